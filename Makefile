@@ -1,0 +1,87 @@
+# invkit - plain GNU Makefile.  `make` builds bin/*, `make check` runs every
+# test (installing Debian dependencies first when missing), `make demo` runs
+# the main job on bundled data, `make check-asan` repeats the tests under
+# AddressSanitizer and UBSan.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-Icommon $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+override LDFLAGS += $(if $(SANITIZE),-fsanitize=$(SANITIZE))
+LIBS = -lcsv -lxxhash
+
+BUILD = build$(if $(SANITIZE),-san)
+BIN = bin$(if $(SANITIZE),-san)
+
+TOOLS = invdiff
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
+HDRS = $(wildcard common/*.h)
+
+all: $(TOOLS:%=$(BIN)/%)
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libinvkit.a: $(COMMON_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# One binary per folder in cmd/: its objects plus the common library.
+define tool_rule
+$(BIN)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c)) $(BUILD)/libinvkit.a
+	@mkdir -p $(BIN)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+# ---- tests ----
+UNIT = $(patsubst tests/unit/%.c,$(BIN)/test_%,$(wildcard tests/unit/*.c))
+
+$(BIN)/test_%: tests/unit/%.c $(BUILD)/libinvkit.a $(HDRS)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libinvkit.a $(LIBS) -lcmocka
+
+check: deps
+	$(MAKE) all-tests
+	tests/run
+
+all-tests: all $(UNIT)
+
+check-asan: deps
+	$(MAKE) SANITIZE=address,undefined all-tests
+	INVKIT_BIN=$(CURDIR)/bin-san ASAN_OPTIONS=detect_leaks=1 tests/run
+
+demo: deps all
+	scripts/demo
+
+# Install the Debian packages the build and tests need, when missing.
+DEB_DEPS = gcc make pkg-config libcurl4-openssl-dev libjansson-dev libcsv-dev \
+	libjsmn-dev libxxhash-dev libcmocka-dev libinih-dev python3 jq
+deps:
+	@missing=$$(for p in $(DEB_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing $$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(TOOLS:%=bin/%) $(DESTDIR)$(BINDIR)
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7
+
+clean:
+	rm -rf build build-san bin bin-san
+
+.PHONY: all check check-asan all-tests demo deps install clean
+.PRECIOUS: $(BUILD)/%.o

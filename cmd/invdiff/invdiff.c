@@ -1,0 +1,752 @@
+/*
+ * invdiff - compare two stock record streams, WANT and HAVE, and emit one
+ * correction record per key whose quantities differ.
+ *
+ * WANT is held in memory (keytab + a 40-byte entry per key), HAVE is
+ * streamed.  Corrections are written to a temporary file and copied to
+ * stdout only once both inputs have been read in full and found valid, so a
+ * bad record never leaves half a diff downstream for invpush to apply.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "keytab.h"
+#include "rec.h"
+#include "util.h"
+#include "wr.h"
+#include "banned.h"
+
+#define LINE_MASK ((UINT64_C(1) << 48) - 1)
+#define F_PRESENT (UINT64_C(1) << 63)	/* in wline: key in WANT; in hline: in HAVE */
+#define F_HADLOC (UINT64_C(1) << 62)	/* WANT record carried location */
+#define F_HADCHAN (UINT64_C(1) << 61)	/* WANT record carried channel */
+#define F_DONE (UINT64_C(1) << 60)	/* in hline: correction decided */
+
+struct entry {
+	int64_t wq, hq;
+	uint64_t wline, hline;	/* line numbers plus the F_ flags */
+	uint32_t wx, hx;	/* extras blob ids (WANT; HAVE under --sum) */
+};
+
+struct keyfield {
+	const char *name;
+	int kid;		/* known id or -1 */
+};
+
+static struct {
+	int all, partial, sum, exitcode, quiet, verbose, fmt;
+	const char *reason, *reject;
+	struct keyfield *key;
+	size_t nkey;
+	int autochan;		/* default key: channel joins it if WANT is multi-channel */
+	int tol_pct;
+	long double tol;
+} opt;
+
+static struct {
+	uint64_t keys, equal, changed, onlywant, onlyhave, within, absdelta;
+	int absdelta_sat;
+} st;
+
+static struct keytab keys, blobs;
+static struct entry *ents;
+static size_t nents, capents;
+static int want_multichan, want_sawchan;
+static struct buf want_chan;	/* WANT's single channel value */
+static struct rejects rj;
+static struct writer *out;
+static FILE *spool;
+static struct progress prog;
+static struct buf why, keybuf, scratch[4], blobbuf, tmp;
+
+static void
+usage(int code)
+{
+	FILE *f = code ? stderr : stdout;
+	fprintf(f,
+	    "usage: invdiff [-aepqsv] [-F format] [-k fields] [-r reason] [-t tolerance]\n"
+	    "               [--reject file] want have\n");
+	if (!code)
+		fprintf(f,
+		    "\nCompare two stock record streams and emit corrections (have -> want).\n\n"
+		    "  -a, --all             also emit equal keys (status same/within)\n"
+		    "  -e, --exit-code       exit 1 when any correction was emitted\n"
+		    "  -F, --format FMT      ndjson (default), csv or table\n"
+		    "  -k, --key FIELDS      key fields (default sku,location[,channel])\n"
+		    "  -p, --partial         keys missing from want are not corrections\n"
+		    "  -q, --quiet           no summary\n"
+		    "  -r, --reason TEXT     reason of the corrections (default sync)\n"
+		    "      --reject FILE     write bad records to FILE and go on\n"
+		    "  -s, --sum             add up duplicate keys instead of refusing them\n"
+		    "  -t, --tolerance N|P%%  differences within N units or P%% are not emitted\n"
+		    "  -v, --verbose         explain more\n"
+		    "  -h, --help            this help\n"
+		    "  -V, --version         version\n\n"
+		    "See invdiff(1) and invkit(7).\n");
+	exit(code);
+}
+
+static void
+parse_key(const char *s)
+{
+	char *dup = xstrdup(s), *tok, *save = NULL;
+	opt.nkey = 0;
+	opt.key = NULL;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!*tok)
+			continue;
+		opt.key = xrealloc(opt.key, (opt.nkey + 1) * sizeof *opt.key);
+		opt.key[opt.nkey].name = xstrdup(tok);
+		opt.key[opt.nkey].kid = known_id(tok, strlen(tok));
+		for (size_t i = 0; i < opt.nkey; i++)
+			if (!strcmp(opt.key[i].name, tok))
+				die(EX_USAGE, "key field '%s' given twice", tok);
+		opt.nkey++;
+	}
+	free(dup);
+	if (!opt.nkey)
+		die(EX_USAGE, "empty key: -k needs at least one field");
+}
+
+static void
+parse_tolerance(const char *s)
+{
+	char *end;
+	size_t n = strlen(s);
+	errno = 0;
+	opt.tol_pct = n > 0 && s[n - 1] == '%';
+	opt.tol = strtold(s, &end);
+	if (errno || end == s || *end != (opt.tol_pct ? '%' : '\0') ||
+	    (opt.tol_pct && end[1]) || !(opt.tol >= 0) || opt.tol > 1e18 ||
+	    (!opt.tol_pct && opt.tol != (long double)(int64_t)opt.tol))
+		die(EX_USAGE, "bad tolerance '%s': give units (5) or a percentage (2.5%%)", s);
+}
+
+/* Find a field of rec by key field spec. */
+static const struct field *
+getf(const struct record *rec, const struct keyfield *k)
+{
+	if (k->kid >= 0)
+		return rec->kidx[k->kid] >= 0 ? &rec->f[rec->kidx[k->kid]] : NULL;
+	size_t n = strlen(k->name);
+	for (size_t i = 0; i < rec->nf; i++)
+		if (rec->f[i].nlen == n && !memcmp(rec->f[i].name, k->name, n))
+			return &rec->f[i];
+	return NULL;
+}
+
+/*
+ * The string value of key field k of rec, "" when absent.  sku must be
+ * present and not empty.  Returns -1 with why set for a bad value.
+ */
+static int
+keyval(const struct record *rec, const struct keyfield *k, struct buf *sc, const char **s,
+    size_t *n)
+{
+	const struct field *f = getf(rec, k);
+	*s = "";
+	*n = 0;
+	if (!f || field_is_null(f)) {
+		if (k->kid == K_SKU) {
+			buf_reset(&why);
+			buf_adds(&why, f ? "field 'sku': empty" : "field 'sku': missing");
+			return -1;
+		}
+		return 0;
+	}
+	if (field_str(f, sc, s, n, &why) < 0)
+		return -1;
+	if (memchr(*s, '\0', *n)) {
+		buf_reset(&why);
+		buf_addf(&why, "field '%s': contains a NUL character", k->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+qtyval(const struct record *rec, int64_t *q)
+{
+	int r = rec_int(rec, K_QTY, q, &why);
+	if (r == 1) {
+		buf_reset(&why);
+		buf_adds(&why, rec->kidx[K_QTY] < 0 ? "field 'qty': missing" : "field 'qty': null");
+		return -1;
+	}
+	return r;
+}
+
+/*
+ * Build the key of rec into keybuf: key field values separated by NUL.
+ * chan, if not NULL, replaces the channel value (single-channel WANT).
+ */
+static int
+build_key(const struct record *rec, const char *chan, size_t chanlen)
+{
+	buf_reset(&keybuf);
+	for (size_t i = 0; i < opt.nkey; i++) {
+		const char *s;
+		size_t n;
+		if (i)
+			buf_addc(&keybuf, '\0');
+		if (opt.autochan && opt.key[i].kid == K_CHANNEL && chan) {
+			buf_add(&keybuf, chan, chanlen);
+			continue;
+		}
+		if (keyval(rec, &opt.key[i], &scratch[i & 3], &s, &n) < 0)
+			return -1;
+		buf_add(&keybuf, s, n);
+	}
+	return 0;
+}
+
+static int
+is_keyfield(const struct field *f)
+{
+	for (size_t i = 0; i < opt.nkey; i++) {
+		if (opt.key[i].kid >= 0 ? f->kid == opt.key[i].kid :
+		    (f->nlen == strlen(opt.key[i].name) && !memcmp(f->name, opt.key[i].name, f->nlen)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Fields invdiff writes itself; an input's own copies are stale. */
+static int
+is_output_field(const struct field *f)
+{
+	return f->kid == K_QTY || f->kid == K_FROM || f->kid == K_TO || f->kid == K_DELTA ||
+	    f->kid == K_REASON || f->kid == K_STATUS || f->kid == K_FROM_TS;
+}
+
+/*
+ * Blobs: a record's fields serialised so they can be replayed through the
+ * writer later.  Interned, so WANT records that share everything but the
+ * key (the usual case: same channel, same ts) cost one copy.
+ */
+struct blobhdr {
+	unsigned char type, vesc, nfromjson;
+	signed char kid;
+	uint32_t rawlen, nlen, vlen;	/* nlen == UINT32_MAX: name same as raw */
+};
+
+static uint32_t
+make_blob(const struct record *rec, int skipkeys)
+{
+	buf_reset(&blobbuf);
+	for (size_t i = 0; i < rec->nf; i++) {
+		const struct field *f = &rec->f[i];
+		if (f->kid == K_QTY || (skipkeys && is_keyfield(f)))
+			continue;
+		struct blobhdr h = { f->type, f->vesc, f->nfromjson, f->kid, (uint32_t)f->rawlen,
+			f->name == f->raw ? UINT32_MAX : (uint32_t)f->nlen, (uint32_t)f->vlen };
+		buf_add(&blobbuf, &h, sizeof h);
+		buf_add(&blobbuf, f->raw, f->rawlen);
+		if (f->name != f->raw)
+			buf_add(&blobbuf, f->name, f->nlen);
+		buf_add(&blobbuf, f->val, f->vlen);
+	}
+	return keytab_intern(&blobs, blobbuf.s ? blobbuf.s : "", blobbuf.len, NULL);
+}
+
+/* Unpack blob id into fv (fields point into the blob table). */
+static void
+unpack_blob(uint32_t id, struct fieldvec *fv)
+{
+	size_t n;
+	const char *p = keytab_get(&blobs, id, &n), *e = p + n;
+	fv->n = 0;
+	while (p < e) {
+		struct blobhdr h;
+		struct field f = { 0 };
+		memcpy(&h, p, sizeof h);
+		p += sizeof h;
+		f.type = h.type;
+		f.vesc = h.vesc;
+		f.nfromjson = h.nfromjson;
+		f.kid = h.kid;
+		f.raw = p;
+		f.rawlen = h.rawlen;
+		p += h.rawlen;
+		if (h.nlen == UINT32_MAX) {
+			f.name = f.raw;
+			f.nlen = f.rawlen;
+		} else {
+			f.name = p;
+			f.nlen = h.nlen;
+			p += h.nlen;
+		}
+		f.val = p;
+		f.vlen = h.vlen;
+		p += h.vlen;
+		fieldvec_push(fv, &f);
+	}
+}
+
+static struct entry *
+entry_at(uint32_t id)
+{
+	if (id >= nents) {
+		if (id >= capents) {
+			capents = capents ? capents * 2 : 4096;
+			ents = xrealloc(ents, capents * sizeof *ents);
+		}
+		memset(&ents[nents], 0, (id + 1 - nents) * sizeof *ents);
+		nents = id + 1;
+	}
+	return &ents[id];
+}
+
+/* Human form of the current key for messages: sku 'A', location 'X'. */
+static const char *
+key_desc(const char *k, size_t n)
+{
+	size_t i = 0;
+	buf_reset(&tmp);
+	for (size_t f = 0; f < opt.nkey; f++) {
+		const char *s = k + i, *z = memchr(s, '\0', n - i);
+		size_t len = z ? (size_t)(z - s) : n - i;
+		struct buf q = BUF_INIT;
+		if (opt.autochan && opt.key[f].kid == K_CHANNEL && !want_multichan)
+			;	/* matched regardless of channel: do not show it */
+		else
+			buf_addf(&tmp, "%s%s %s", tmp.len ? ", " : "", opt.key[f].name,
+			    quoted(&q, s, len));
+		buf_release(&q);
+		i += len + 1;
+	}
+	return tmp.s;
+}
+
+static int
+add_checked(int64_t *acc, int64_t v)
+{
+	return __builtin_add_overflow(*acc, v, acc) ? -1 : 0;
+}
+
+static void
+load_want(const char *path)
+{
+	struct reader *r = reader_open(path, FMT_AUTO, 0, 0);
+	struct record *rec;
+	uint64_t nrec = 0;
+	int k;
+
+	if (!r)
+		die_errno(errno == ENOENT ? EX_NOINPUT : EX_NOINPUT, "%s", path);
+	while ((k = reader_next(r, &rec)) != 0) {
+		if (k == -2)
+			die_errno(EX_IOERR, "%s: read error", reader_name(r));
+		progress_tick(&prog, "want", ++nrec, reader_offset(r));
+		if (k < 0) {
+			reject_record(&rj, reader_name(r), rec, reader_error(r));
+			continue;
+		}
+		int64_t q;
+		if (build_key(rec, NULL, 0) < 0 || qtyval(rec, &q) < 0) {
+			reject_record(&rj, reader_name(r), rec, why.s);
+			continue;
+		}
+		if (rec->line > LINE_MASK)
+			die(EX_DATAERR, "%s: more lines than invdiff can number", reader_name(r));
+		/* channel bookkeeping for the default key */
+		if (opt.autochan) {
+			const char *c = "";
+			size_t cn = 0;
+			const struct field *f = rec->kidx[K_CHANNEL] >= 0 ? &rec->f[rec->kidx[K_CHANNEL]] : NULL;
+			if (f && field_str(f, &scratch[3], &c, &cn, &why) < 0)
+				c = "", cn = 0;
+			if (!want_sawchan) {
+				buf_add(&want_chan, c, cn);
+				want_sawchan = 1;
+			} else if (!want_multichan && (cn != want_chan.len || memcmp(c, want_chan.s, cn))) {
+				want_multichan = 1;
+			}
+		}
+		int isnew;
+		uint32_t id = keytab_intern(&keys, keybuf.s, keybuf.len, &isnew);
+		struct entry *e = entry_at(id);
+		if (!isnew) {
+			if (!opt.sum) {
+				buf_reset(&why);
+				buf_addf(&why, "duplicate key (%s), first at line %llu (use --sum to add them up)",
+				    key_desc(keybuf.s, keybuf.len),
+				    (unsigned long long)(e->wline & LINE_MASK));
+				reject_record(&rj, reader_name(r), rec, why.s);
+				continue;
+			}
+			if (add_checked(&e->wq, q) < 0) {
+				reject_record(&rj, reader_name(r), rec, "field 'qty': sum out of range");
+				continue;
+			}
+			continue;
+		}
+		e->wq = q;
+		e->wline = rec->line | F_PRESENT |
+		    (rec->kidx[K_LOCATION] >= 0 ? F_HADLOC : 0) |
+		    (rec->kidx[K_CHANNEL] >= 0 ? F_HADCHAN : 0);
+		e->wx = make_blob(rec, 1);
+	}
+	reader_free(r);
+}
+
+/* Track names written into the current output record. */
+static struct { const char *s; size_t n; } written[256];
+static size_t nwritten;
+
+static void
+mark(const char *s, size_t n)
+{
+	if (nwritten < sizeof written / sizeof *written) {
+		written[nwritten].s = s;
+		written[nwritten].n = n;
+		nwritten++;
+	}
+}
+
+static int
+was_written(const char *s, size_t n)
+{
+	for (size_t i = 0; i < nwritten; i++)
+		if (written[i].n == n && !memcmp(written[i].s, s, n))
+			return 1;
+	return 0;
+}
+
+/* Write HAVE's fields: all but qty and output fields; ts becomes from_ts. */
+static void
+put_have(const struct field *f, size_t nf)
+{
+	for (size_t i = 0; i < nf; i++) {
+		if (is_output_field(&f[i]))
+			continue;
+		if (f[i].kid == K_TS) {
+			wr_field_as(out, "from_ts", &f[i]);
+			mark("from_ts", 7);
+			continue;
+		}
+		wr_field(out, &f[i]);
+		mark(f[i].name, f[i].nlen);
+	}
+}
+
+/* Write WANT's key fields (from the key) and extras HAVE did not have. */
+static void
+put_want(const struct entry *e, uint32_t id, int withkey)
+{
+	static struct fieldvec fv;
+	if (withkey) {
+		size_t n, i = 0;
+		const char *k = keytab_get(&keys, id, &n);
+		for (size_t f = 0; f < opt.nkey; f++) {
+			const char *s = k + i, *z = memchr(s, '\0', n - i);
+			size_t len = z ? (size_t)(z - s) : n - i;
+			i += len + 1;
+			if (opt.key[f].kid == K_LOCATION && !(e->wline & F_HADLOC))
+				continue;
+			if (opt.key[f].kid == K_CHANNEL && !(e->wline & F_HADCHAN))
+				continue;
+			if (was_written(opt.key[f].name, strlen(opt.key[f].name)))
+				continue;
+			wr_str(out, opt.key[f].name, s, len);
+			mark(opt.key[f].name, strlen(opt.key[f].name));
+		}
+	}
+	unpack_blob(e->wx, &fv);
+	for (size_t i = 0; i < fv.n; i++) {
+		const struct field *f = &fv.v[i];
+		if (is_output_field(f) || was_written(f->name, f->nlen))
+			continue;
+		wr_field(out, f);
+		mark(f->name, f->nlen);
+	}
+}
+
+static int
+within(int64_t from, int64_t delta)
+{
+	long double d = delta < 0 ? -(long double)delta : (long double)delta;
+	if (opt.tol_pct) {
+		long double base = from < 0 ? -(long double)from : (long double)from;
+		return d * 100 <= opt.tol * base && opt.tol > 0;
+	}
+	return d <= opt.tol;
+}
+
+enum kind { SAME, CHANGED, ADDED, REMOVED };
+
+/*
+ * Decide and, if it is to be written, write the output record of one key.
+ * have: HAVE's fields (or NULL when only in WANT); e: the WANT entry (or
+ * NULL when only in HAVE).
+ */
+static void
+decide(const struct field *hf, size_t hnf, const struct entry *e, uint32_t id, int64_t hq,
+    int inhave)
+{
+	int inwant = e && (e->wline & F_PRESENT);
+	int64_t to, delta = 0;
+	const char *status;
+
+	st.keys++;
+	if (!inwant && opt.partial)
+		return;		/* not counted: a partial WANT says nothing of it */
+	to = inwant ? e->wq : 0;
+	if (inhave && __builtin_sub_overflow(to, hq, &delta)) {
+		size_t kn;
+		const char *k = keytab_get(&keys, id, &kn);
+		die(EX_DATAERR, "key (%s): difference %lld - %lld out of range", key_desc(k, kn),
+		    (long long)to, (long long)hq);
+	}
+	if (!inhave)
+		delta = to;
+	if (inhave && inwant && delta == 0) {
+		st.equal++;
+		status = "same";
+	} else if (!inwant && delta == 0) {
+		st.equal++;	/* only in HAVE, already 0 */
+		status = "same";
+	} else if (inhave && within(hq, delta)) {
+		st.within++;
+		status = "within";
+	} else {
+		status = !inhave ? "added" : !inwant ? "removed" : "changed";
+		if (!inhave)
+			st.onlywant++;
+		else if (!inwant)
+			st.onlyhave++;
+		else
+			st.changed++;
+		uint64_t ad = delta < 0 ? (uint64_t)0 - (uint64_t)delta : (uint64_t)delta;
+		if (st.absdelta + ad < st.absdelta)
+			st.absdelta_sat = 1;
+		st.absdelta += ad;
+	}
+	int emit = status[0] == 'a' || status[0] == 'r' || status[0] == 'c';
+	if (!emit && !opt.all)
+		return;
+	wr_begin(out);
+	nwritten = 0;
+	if (hf)
+		put_have(hf, hnf);
+	if (inwant)
+		put_want(e, id, !hf);
+	if (inhave)
+		wr_int(out, "from", hq);
+	else
+		wr_null(out, "from");
+	wr_int(out, "to", to);
+	wr_int(out, "delta", delta);
+	wr_str(out, "reason", opt.reason, strlen(opt.reason));
+	if (opt.all)
+		wr_str(out, "status", status, strlen(status));
+	wr_end(out);
+}
+
+static void
+stream_have(const char *path)
+{
+	struct reader *r = reader_open(path, FMT_AUTO, 0, 0);
+	struct record *rec;
+	uint64_t nrec = 0;
+	int k;
+	const char *chan = NULL;
+	size_t chanlen = 0;
+
+	if (!r)
+		die_errno(EX_NOINPUT, "%s", path);
+	if (opt.autochan && !want_multichan) {
+		chan = want_chan.s ? want_chan.s : "";
+		chanlen = want_chan.len;
+	}
+	while ((k = reader_next(r, &rec)) != 0) {
+		if (k == -2)
+			die_errno(EX_IOERR, "%s: read error", reader_name(r));
+		progress_tick(&prog, "have", ++nrec, reader_offset(r));
+		if (k < 0) {
+			reject_record(&rj, reader_name(r), rec, reader_error(r));
+			continue;
+		}
+		int64_t q;
+		if (build_key(rec, chan, chanlen) < 0 || qtyval(rec, &q) < 0) {
+			if (opt.autochan && want_multichan && rec->kidx[K_CHANNEL] < 0 && why.len == 0)
+				buf_adds(&why, "field 'channel': missing, and want holds several channels (use -k)");
+			reject_record(&rj, reader_name(r), rec, why.s);
+			continue;
+		}
+		if (rec->line > LINE_MASK)
+			die(EX_DATAERR, "%s: more lines than invdiff can number", reader_name(r));
+		int isnew;
+		uint32_t id = keytab_intern(&keys, keybuf.s, keybuf.len, &isnew);
+		struct entry *e = entry_at(id);
+		if (e->hline & F_PRESENT) {
+			if (!opt.sum) {
+				buf_reset(&why);
+				buf_addf(&why, "duplicate key (%s), first at line %llu (use --sum to add them up)",
+				    key_desc(keybuf.s, keybuf.len),
+				    (unsigned long long)(e->hline & LINE_MASK));
+				reject_record(&rj, reader_name(r), rec, why.s);
+				continue;
+			}
+			if (add_checked(&e->hq, q) < 0)
+				reject_record(&rj, reader_name(r), rec, "field 'qty': sum out of range");
+			continue;
+		}
+		e->hq = q;
+		e->hline = rec->line | F_PRESENT;
+		if (opt.sum)
+			e->hx = make_blob(rec, 0);	/* decided at the end */
+		else
+			decide(rec->f, rec->nf, (e->wline & F_PRESENT) ? e : NULL, id, q, 1);
+	}
+	reader_free(r);
+}
+
+/* After both inputs: keys only in WANT, and under --sum everything. */
+static void
+finish(void)
+{
+	struct fieldvec fv = { 0 };
+	for (uint32_t id = 0; id < nents; id++) {
+		struct entry *e = &ents[id];
+		int inwant = (e->wline & F_PRESENT) != 0, inhave = (e->hline & F_PRESENT) != 0;
+		if (inhave && !opt.sum)
+			continue;	/* decided while streaming */
+		if (inhave) {
+			unpack_blob(e->hx, &fv);
+			decide(fv.v, fv.n, inwant ? e : NULL, id, e->hq, 1);
+		} else if (inwant) {
+			decide(NULL, 0, e, id, 0, 0);
+		}
+	}
+	fieldvec_release(&fv);
+}
+
+static void
+summary(void)
+{
+	if (opt.quiet)
+		return;
+	fprintf(stderr, "%s: %llu keys: %llu equal, %llu changed, %llu only in want, "
+	    "%llu only in have, %llu within tolerance; total |delta| %s%llu",
+	    progname, (unsigned long long)st.keys, (unsigned long long)st.equal,
+	    (unsigned long long)st.changed, (unsigned long long)st.onlywant,
+	    (unsigned long long)st.onlyhave, (unsigned long long)st.within,
+	    st.absdelta_sat ? ">" : "", (unsigned long long)st.absdelta);
+	if (rj.fp || rj.count)
+		fprintf(stderr, "; %llu rejected to %s", (unsigned long long)rj.count, rj.path);
+	fputc('\n', stderr);
+	if (opt.verbose)
+		fprintf(stderr, "%s: held %zu keys in about %.1f MB; %s\n", progname, nents,
+		    (double)(keytab_bytes(&keys) + keytab_bytes(&blobs) + capents * sizeof *ents) / 1e6,
+		    opt.autochan ? (want_multichan ? "channel is part of the key (want has several)" :
+		    "want has one channel: matched on the other key fields") : "key as given by -k");
+}
+
+/* Copy the spooled output to stdout. */
+static void
+flush_spool(void)
+{
+	char b[1 << 16];
+	size_t n;
+	if (fflush(spool) != 0)
+		die_errno(EX_IOERR, "temporary file: write error");
+	rewind(spool);
+	while ((n = fread(b, 1, sizeof b, spool)) > 0)
+		xfwrite(b, n, stdout);
+	if (ferror(spool))
+		die_errno(EX_IOERR, "temporary file: read error");
+	fclose(spool);
+	close_stdout();
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "exit-code", no_argument, NULL, 'e' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "partial", no_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "reject", required_argument, NULL, 'R' },
+		{ "sum", no_argument, NULL, 's' },
+		{ "tolerance", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	cli_init(argv[0]);
+	opt.reason = "sync";
+	opt.fmt = FMT_NDJSON;
+	while ((c = getopt_long(argc, argv, "aeF:hk:pqr:st:vV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a': opt.all = 1; break;
+		case 'e': opt.exitcode = 1; break;
+		case 'F':
+			if ((opt.fmt = parse_format(optarg)) < 0)
+				die(EX_USAGE, "unknown format '%s' (ndjson, csv or table)", optarg);
+			break;
+		case 'h': usage(0); break;
+		case 'k': parse_key(optarg); break;
+		case 'p': opt.partial = 1; break;
+		case 'q': opt.quiet = 1; break;
+		case 'r':
+			if (!*optarg)
+				die(EX_USAGE, "empty reason");
+			opt.reason = optarg;
+			break;
+		case 'R': opt.reject = optarg; break;
+		case 's': opt.sum = 1; break;
+		case 't': parse_tolerance(optarg); break;
+		case 'v': opt.verbose = 1; break;
+		case 'V': cli_version(); break;
+		default: usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 2) {
+		warnx_("%s", argc < 2 ? "want and have files are required" : "too many arguments");
+		usage(EX_USAGE);
+	}
+	if (!strcmp(argv[0], "-") && !strcmp(argv[1], "-"))
+		die(EX_USAGE, "want and have cannot both be standard input");
+	if (!opt.key) {
+		static struct keyfield def[] = {
+			{ "sku", K_SKU }, { "location", K_LOCATION }, { "channel", K_CHANNEL },
+		};
+		opt.key = def;
+		opt.nkey = 3;
+		opt.autochan = 1;
+	}
+	if (rejects_open(&rj, opt.reject) < 0)
+		die_errno(EX_CANTCREAT, "%s", opt.reject);
+	if (!(spool = tmpfile()))
+		die_errno(EX_CANTCREAT, "cannot create a temporary file");
+	out = writer_new(spool, opt.fmt,
+	    (opt.fmt == FMT_TABLE && want_color(STDOUT_FILENO) ? WR_COLOR : 0));
+	progress_init(&prog, opt.quiet);
+	keytab_init(&keys);
+	keytab_init(&blobs);
+
+	load_want(argv[0]);
+	stream_have(argv[1]);
+	finish();
+	progress_done(&prog);
+	writer_close(out);
+	rejects_close(&rj);
+	flush_spool();
+	summary();
+	return opt.exitcode && (st.changed || st.onlywant || st.onlyhave) ? 1 : 0;
+}
