@@ -1,25 +1,33 @@
 /*
- * keytab.c - see keytab.h.  Linear probing at a load factor of at most
- * one half; growth rehashes from the stored 32-bit hashes, so keys are
- * never re-read.
+ * keytab.c - see keytab.h.  Linear probing over 64-bit slots at a load
+ * factor of at most 0.7 (so the slot array costs about 12 bytes a key);
+ * growth re-slots from the stored hash tags without touching the keys.
+ * A ref is chunk << 17 | offset / 8.
  */
 #include "keytab.h"
 
 #include <stdlib.h>
 #include <string.h>
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "util.h"
 #include "banned.h"
 
-#define CHUNK (1u << 20)
+#define CHUNK_SHIFT 20
+#define CHUNK ((size_t)1 << CHUNK_SHIFT)
+#define HDR 8
 
 void
-keytab_init(struct keytab *t)
+keytab_init(struct keytab *t, size_t valsize)
 {
 	memset(t, 0, sizeof *t);
+	t->valsize = (valsize + 7) & ~(size_t)7;
 	t->nslots = 1024;
 	t->slots = xcalloc(t->nslots, sizeof *t->slots);
+	t->nchunks = 1;		/* chunk 0 is never used */
+	t->chunks = xcalloc(1, sizeof *t->chunks);
+	t->chunkused = CHUNK;
 }
 
 void
@@ -29,113 +37,153 @@ keytab_release(struct keytab *t)
 		free(t->chunks[i]);
 	free(t->chunks);
 	free(t->slots);
-	free(t->keys);
-	free(t->hashes);
+	free(t->refs);
 	memset(t, 0, sizeof *t);
 }
 
-static char *
+static inline char *
+deref(const struct keytab *t, uint32_t ref)
+{
+	return t->chunks[ref >> 17] + ((size_t)(ref & 0x1ffff) << 3);
+}
+
+/* Room for a record of n bytes; returns its ref. */
+static uint32_t
 arena_alloc(struct keytab *t, size_t n)
 {
-	if (n > t->chunkleft) {
-		size_t sz = n > CHUNK / 4 ? n : CHUNK;
-		char *c = xmalloc(sz);
+	n = (n + 7) & ~(size_t)7;
+	if (n > CHUNK - t->chunkused || n > CHUNK) {
+		if (t->nchunks >= (1u << 15) - 1)
+			die(EX_SOFTWARE, "key table full (32 GB)");
+		size_t sz = n > CHUNK ? n : CHUNK;
 		t->chunks = xrealloc(t->chunks, (t->nchunks + 1) * sizeof *t->chunks);
-		t->chunks[t->nchunks++] = c;
-		if (sz != CHUNK)
-			return c;	/* a big key gets a chunk of its own */
-		t->chunk = c;
-		t->chunkleft = sz;
+		t->chunks[t->nchunks++] = xmalloc(sz);
+		t->arenabytes += sz;
+		t->chunkused = n > CHUNK ? CHUNK : 0;	/* an oversized record fills its chunk */
+		if (n > CHUNK)
+			return (uint32_t)(t->nchunks - 1) << 17;
 	}
-	char *p = t->chunk;
-	t->chunk += n;
-	t->chunkleft -= n;
-	return p;
+	uint32_t ref = (uint32_t)(t->nchunks - 1) << 17 | (uint32_t)(t->chunkused >> 3);
+	t->chunkused += n;
+	return ref;
+}
+
+/* Home slot of hash h: h scaled to [0, nslots) (any size, no modulo). */
+static inline size_t
+home(size_t nslots, uint32_t h)
+{
+	return (size_t)(((uint64_t)h * nslots) >> 32);
 }
 
 static void
 grow(struct keytab *t)
 {
-	size_t ns = t->nslots * 2, mask = ns - 1;
-	uint32_t *s = xcalloc(ns, sizeof *s);
-	for (size_t id = 0; id < t->n; id++) {
-		size_t i = t->hashes[id] & mask;
+	size_t ns = t->nslots + t->nslots / 2;
+	uint64_t *s = xcalloc(ns, sizeof *s);
+	for (size_t k = 0; k < t->nslots; k++) {
+		uint64_t v = t->slots[k];
+		if (!v)
+			continue;
+		size_t i = home(ns, (uint32_t)(v >> 32));
 		while (s[i])
-			i = (i + 1) & mask;
-		s[i] = (uint32_t)id + 1;
+			if (++i == ns)
+				i = 0;
+		s[i] = v;
 	}
 	free(t->slots);
 	t->slots = s;
 	t->nslots = ns;
 }
 
-static int
-same(const char *k, const void *s, size_t n)
+static inline uint32_t
+hash(const void *s, size_t n)
 {
-	uint32_t len;
-	memcpy(&len, k, sizeof len);
-	return len == n && memcmp(k + sizeof len, s, n) == 0;
+	return (uint32_t)XXH3_64bits(s, n);
 }
 
-uint32_t
-keytab_find(const struct keytab *t, const void *s, size_t n)
+/* Slot index holding key s, or of the empty slot where it would go. */
+static inline size_t
+probe(const struct keytab *t, const void *s, size_t n, uint32_t h, int *found)
 {
-	uint32_t h = (uint32_t)XXH3_64bits(s, n);
-	size_t mask = t->nslots - 1, i = h & mask;
-	for (; t->slots[i]; i = (i + 1) & mask) {
-		uint32_t id = t->slots[i] - 1;
-		if (t->hashes[id] == h && same(t->keys[id], s, n))
-			return id;
-	}
-	return KEYTAB_NONE;
-}
-
-uint32_t
-keytab_intern(struct keytab *t, const void *s, size_t n, int *isnew)
-{
-	uint32_t h = (uint32_t)XXH3_64bits(s, n);
-	size_t mask = t->nslots - 1, i = h & mask;
-	for (; t->slots[i]; i = (i + 1) & mask) {
-		uint32_t id = t->slots[i] - 1;
-		if (t->hashes[id] == h && same(t->keys[id], s, n)) {
-			if (isnew)
-				*isnew = 0;
-			return id;
+	size_t i = home(t->nslots, h);
+	for (;; i = i + 1 == t->nslots ? 0 : i + 1) {
+		uint64_t v = t->slots[i];
+		if (!v) {
+			*found = 0;
+			return i;
+		}
+		if ((uint32_t)(v >> 32) == h) {
+			const char *r = deref(t, (uint32_t)v);
+			uint32_t len;
+			memcpy(&len, r, sizeof len);
+			if (len == n && memcmp(r + HDR + t->valsize, s, n) == 0) {
+				*found = 1;
+				return i;
+			}
 		}
 	}
-	if (n > UINT32_MAX || t->n >= UINT32_MAX - 1)
+}
+
+void *
+keytab_find(const struct keytab *t, const void *s, size_t n)
+{
+	int found;
+	size_t i = probe(t, s, n, hash(s, n), &found);
+	return found ? deref(t, (uint32_t)t->slots[i]) + HDR : NULL;
+}
+
+void *
+keytab_intern(struct keytab *t, const void *s, size_t n, int *isnew)
+{
+	uint32_t h = hash(s, n);
+	int found;
+	size_t i = probe(t, s, n, h, &found);
+	char *r;
+
+	if (found) {
+		if (isnew)
+			*isnew = 0;
+		return deref(t, (uint32_t)t->slots[i]) + HDR;
+	}
+	if (n > UINT32_MAX - 64 || t->n >= UINT32_MAX - 1)
 		die(EX_SOFTWARE, "key table full");
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 1024;
-		t->keys = xrealloc(t->keys, t->cap * sizeof *t->keys);
-		t->hashes = xrealloc(t->hashes, t->cap * sizeof *t->hashes);
+		t->refs = xrealloc(t->refs, t->cap * sizeof *t->refs);
 	}
-	uint32_t len = (uint32_t)n, id = (uint32_t)t->n++;
-	char *k = arena_alloc(t, sizeof len + n);
-	memcpy(k, &len, sizeof len);
-	memcpy(k + sizeof len, s, n);
-	t->keys[id] = k;
-	t->hashes[id] = h;
-	t->slots[i] = id + 1;
-	if (t->n * 2 > t->nslots)
+	uint32_t len = (uint32_t)n, nid = (uint32_t)t->n;
+	uint32_t ref = arena_alloc(t, HDR + t->valsize + n);
+	r = deref(t, ref);
+	memcpy(r, &len, sizeof len);
+	memcpy(r + 4, &nid, sizeof nid);
+	memset(r + HDR, 0, t->valsize);
+	memcpy(r + HDR + t->valsize, s, n);
+	t->refs[t->n++] = ref;
+	t->slots[i] = (uint64_t)h << 32 | ref;
+	if (t->n * 10 > t->nslots * 7)
 		grow(t);
 	if (isnew)
 		*isnew = 1;
-	return id;
+	return r + HDR;
 }
 
 const char *
-keytab_get(const struct keytab *t, uint32_t id, size_t *n)
+keytab_keyof(const struct keytab *t, const void *val, size_t *n)
 {
 	uint32_t len;
-	memcpy(&len, t->keys[id], sizeof len);
+	memcpy(&len, (const char *)val - HDR, sizeof len);
 	*n = len;
-	return t->keys[id] + sizeof len;
+	return (const char *)val + t->valsize;
+}
+
+void *
+keytab_val(const struct keytab *t, uint32_t id)
+{
+	return deref(t, t->refs[id]) + HDR;
 }
 
 size_t
 keytab_bytes(const struct keytab *t)
 {
-	return t->nslots * sizeof *t->slots + t->cap * (sizeof *t->keys + sizeof *t->hashes) +
-	    t->nchunks * CHUNK;
+	return t->nslots * sizeof *t->slots + t->cap * sizeof *t->refs + t->arenabytes;
 }

@@ -27,11 +27,22 @@
 #define F_HADCHAN (UINT64_C(1) << 61)	/* WANT record carried channel */
 #define F_DONE (UINT64_C(1) << 60)	/* in hline: correction decided */
 
+/*
+ * What is held per key, next to the key in the key table: 24 bytes.  The
+ * table's user word holds the id of WANT's extras blob.  HAVE's quantity
+ * is only held under --sum (struct sumext after the entry), since otherwise
+ * each HAVE record is decided as it streams past.
+ */
 struct entry {
-	int64_t wq, hq;
+	int64_t wq;
 	uint64_t wline, hline;	/* line numbers plus the F_ flags */
-	uint32_t wx, hx;	/* extras blob ids (WANT; HAVE under --sum) */
 };
+struct sumext {
+	int64_t hq;
+	uint32_t hx;		/* HAVE's blob */
+};
+#define WX(e) (*keytab_user(e))
+#define SUMX(e) ((struct sumext *)((e) + 1))
 
 struct keyfield {
 	const char *name;
@@ -53,11 +64,15 @@ static struct {
 	int absdelta_sat;
 } st;
 
-static struct keytab keys, blobs;
-static struct entry *ents;
-static size_t nents, capents;
+/*
+ * keys: the key of a record is the first key field's value followed by the
+ * 4-byte id of each other key field's value in vals[] (locations and
+ * channels repeat: interning them keeps a million keys small).
+ */
+static struct keytab keys, blobs, vals[16];
+static size_t chanpos;		/* index of channel in the default key */
 static int want_multichan, want_sawchan;
-static struct buf want_chan;	/* WANT's single channel value */
+static uint32_t want_chan;	/* id of WANT's single channel value */
 static struct rejects rj;
 static struct writer *out;
 static FILE *spool;
@@ -186,23 +201,41 @@ qtyval(const struct record *rec, int64_t *q)
  * chan, if not NULL, replaces the channel value (single-channel WANT).
  */
 static int
-build_key(const struct record *rec, const char *chan, size_t chanlen)
+build_key(const struct record *rec, const uint32_t *chan)
 {
+	const char *s;
+	size_t n;
+
 	buf_reset(&keybuf);
-	for (size_t i = 0; i < opt.nkey; i++) {
-		const char *s;
-		size_t n;
-		if (i)
-			buf_addc(&keybuf, '\0');
-		if (opt.autochan && opt.key[i].kid == K_CHANNEL && chan) {
-			buf_add(&keybuf, chan, chanlen);
-			continue;
+	if (keyval(rec, &opt.key[0], &scratch[0], &s, &n) < 0)
+		return -1;
+	buf_add(&keybuf, s, n);
+	for (size_t i = 1; i < opt.nkey; i++) {
+		uint32_t id;
+		if (chan && i == chanpos) {
+			id = *chan;
+		} else {
+			if (keyval(rec, &opt.key[i], &scratch[1], &s, &n) < 0)
+				return -1;
+			id = *keytab_user(keytab_intern(&vals[i], s, n, NULL));
 		}
-		if (keyval(rec, &opt.key[i], &scratch[i & 3], &s, &n) < 0)
-			return -1;
-		buf_add(&keybuf, s, n);
+		buf_add(&keybuf, &id, sizeof id);
 	}
 	return 0;
+}
+
+/* Value of key field f within key k[0..n) (as built by build_key). */
+static const char *
+key_part(const char *k, size_t n, size_t f, size_t *len)
+{
+	size_t first = n - 4 * (opt.nkey - 1);
+	uint32_t id;
+	if (f == 0) {
+		*len = first;
+		return k;
+	}
+	memcpy(&id, k + first + 4 * (f - 1), sizeof id);
+	return keytab_keyof(&vals[f], keytab_val(&vals[f], id), len);
 }
 
 static int
@@ -251,7 +284,7 @@ make_blob(const struct record *rec, int skipkeys)
 			buf_add(&blobbuf, f->name, f->nlen);
 		buf_add(&blobbuf, f->val, f->vlen);
 	}
-	return keytab_intern(&blobs, blobbuf.s ? blobbuf.s : "", blobbuf.len, NULL);
+	return *keytab_user(keytab_intern(&blobs, blobbuf.s ? blobbuf.s : "", blobbuf.len, NULL));
 }
 
 /* Unpack blob id into fv (fields point into the blob table). */
@@ -259,7 +292,7 @@ static void
 unpack_blob(uint32_t id, struct fieldvec *fv)
 {
 	size_t n;
-	const char *p = keytab_get(&blobs, id, &n), *e = p + n;
+	const char *p = keytab_keyof(&blobs, keytab_val(&blobs, id), &n), *e = p + n;
 	fv->n = 0;
 	while (p < e) {
 		struct blobhdr h;
@@ -288,37 +321,21 @@ unpack_blob(uint32_t id, struct fieldvec *fv)
 	}
 }
 
-static struct entry *
-entry_at(uint32_t id)
-{
-	if (id >= nents) {
-		if (id >= capents) {
-			capents = capents ? capents * 2 : 4096;
-			ents = xrealloc(ents, capents * sizeof *ents);
-		}
-		memset(&ents[nents], 0, (id + 1 - nents) * sizeof *ents);
-		nents = id + 1;
-	}
-	return &ents[id];
-}
-
 /* Human form of the current key for messages: sku 'A', location 'X'. */
 static const char *
 key_desc(const char *k, size_t n)
 {
-	size_t i = 0;
 	buf_reset(&tmp);
 	for (size_t f = 0; f < opt.nkey; f++) {
-		const char *s = k + i, *z = memchr(s, '\0', n - i);
-		size_t len = z ? (size_t)(z - s) : n - i;
+		size_t len;
+		const char *s = key_part(k, n, f, &len);
 		struct buf q = BUF_INIT;
-		if (opt.autochan && opt.key[f].kid == K_CHANNEL && !want_multichan)
+		if (opt.autochan && f == chanpos && !want_multichan)
 			;	/* matched regardless of channel: do not show it */
 		else
 			buf_addf(&tmp, "%s%s %s", tmp.len ? ", " : "", opt.key[f].name,
 			    quoted(&q, s, len));
 		buf_release(&q);
-		i += len + 1;
 	}
 	return tmp.s;
 }
@@ -348,7 +365,7 @@ load_want(const char *path)
 			continue;
 		}
 		int64_t q;
-		if (build_key(rec, NULL, 0) < 0 || qtyval(rec, &q) < 0) {
+		if (build_key(rec, NULL) < 0 || qtyval(rec, &q) < 0) {
 			reject_record(&rj, reader_name(r), rec, why.s);
 			continue;
 		}
@@ -356,21 +373,17 @@ load_want(const char *path)
 			die(EX_DATAERR, "%s: more lines than invdiff can number", reader_name(r));
 		/* channel bookkeeping for the default key */
 		if (opt.autochan) {
-			const char *c = "";
-			size_t cn = 0;
-			const struct field *f = rec->kidx[K_CHANNEL] >= 0 ? &rec->f[rec->kidx[K_CHANNEL]] : NULL;
-			if (f && field_str(f, &scratch[3], &c, &cn, &why) < 0)
-				c = "", cn = 0;
+			uint32_t c;
+			memcpy(&c, keybuf.s + keybuf.len - 4 * (opt.nkey - chanpos), sizeof c);
 			if (!want_sawchan) {
-				buf_add(&want_chan, c, cn);
+				want_chan = c;
 				want_sawchan = 1;
-			} else if (!want_multichan && (cn != want_chan.len || memcmp(c, want_chan.s, cn))) {
+			} else if (c != want_chan) {
 				want_multichan = 1;
 			}
 		}
 		int isnew;
-		uint32_t id = keytab_intern(&keys, keybuf.s, keybuf.len, &isnew);
-		struct entry *e = entry_at(id);
+		struct entry *e = keytab_intern(&keys, keybuf.s, keybuf.len, &isnew);
 		if (!isnew) {
 			if (!opt.sum) {
 				buf_reset(&why);
@@ -390,7 +403,7 @@ load_want(const char *path)
 		e->wline = rec->line | F_PRESENT |
 		    (rec->kidx[K_LOCATION] >= 0 ? F_HADLOC : 0) |
 		    (rec->kidx[K_CHANNEL] >= 0 ? F_HADCHAN : 0);
-		e->wx = make_blob(rec, 1);
+		WX(e) = make_blob(rec, 1);
 	}
 	reader_free(r);
 }
@@ -437,16 +450,15 @@ put_have(const struct field *f, size_t nf)
 
 /* Write WANT's key fields (from the key) and extras HAVE did not have. */
 static void
-put_want(const struct entry *e, uint32_t id, int withkey)
+put_want(struct entry *e, int withkey)
 {
 	static struct fieldvec fv;
 	if (withkey) {
-		size_t n, i = 0;
-		const char *k = keytab_get(&keys, id, &n);
+		size_t n;
+		const char *k = keytab_keyof(&keys, e, &n);
 		for (size_t f = 0; f < opt.nkey; f++) {
-			const char *s = k + i, *z = memchr(s, '\0', n - i);
-			size_t len = z ? (size_t)(z - s) : n - i;
-			i += len + 1;
+			size_t len;
+			const char *s = key_part(k, n, f, &len);
 			if (opt.key[f].kid == K_LOCATION && !(e->wline & F_HADLOC))
 				continue;
 			if (opt.key[f].kid == K_CHANNEL && !(e->wline & F_HADCHAN))
@@ -457,7 +469,7 @@ put_want(const struct entry *e, uint32_t id, int withkey)
 			mark(opt.key[f].name, strlen(opt.key[f].name));
 		}
 	}
-	unpack_blob(e->wx, &fv);
+	unpack_blob(WX(e), &fv);
 	for (size_t i = 0; i < fv.n; i++) {
 		const struct field *f = &fv.v[i];
 		if (is_output_field(f) || was_written(f->name, f->nlen))
@@ -486,8 +498,7 @@ enum kind { SAME, CHANGED, ADDED, REMOVED };
  * NULL when only in HAVE).
  */
 static void
-decide(const struct field *hf, size_t hnf, const struct entry *e, uint32_t id, int64_t hq,
-    int inhave)
+decide(const struct field *hf, size_t hnf, struct entry *e, int64_t hq, int inhave)
 {
 	int inwant = e && (e->wline & F_PRESENT);
 	int64_t to, delta = 0;
@@ -499,7 +510,7 @@ decide(const struct field *hf, size_t hnf, const struct entry *e, uint32_t id, i
 	to = inwant ? e->wq : 0;
 	if (inhave && __builtin_sub_overflow(to, hq, &delta)) {
 		size_t kn;
-		const char *k = keytab_get(&keys, id, &kn);
+		const char *k = keytab_keyof(&keys, e, &kn);
 		die(EX_DATAERR, "key (%s): difference %lld - %lld out of range", key_desc(k, kn),
 		    (long long)to, (long long)hq);
 	}
@@ -535,7 +546,7 @@ decide(const struct field *hf, size_t hnf, const struct entry *e, uint32_t id, i
 	if (hf)
 		put_have(hf, hnf);
 	if (inwant)
-		put_want(e, id, !hf);
+		put_want(e, !hf);
 	if (inhave)
 		wr_int(out, "from", hq);
 	else
@@ -555,14 +566,14 @@ stream_have(const char *path)
 	struct record *rec;
 	uint64_t nrec = 0;
 	int k;
-	const char *chan = NULL;
-	size_t chanlen = 0;
+	const uint32_t *chan = NULL;
 
 	if (!r)
 		die_errno(EX_NOINPUT, "%s", path);
 	if (opt.autochan && !want_multichan) {
-		chan = want_chan.s ? want_chan.s : "";
-		chanlen = want_chan.len;
+		if (!want_sawchan)
+			want_chan = *keytab_user(keytab_intern(&vals[chanpos], "", 0, NULL));
+		chan = &want_chan;
 	}
 	while ((k = reader_next(r, &rec)) != 0) {
 		if (k == -2)
@@ -573,7 +584,7 @@ stream_have(const char *path)
 			continue;
 		}
 		int64_t q;
-		if (build_key(rec, chan, chanlen) < 0 || qtyval(rec, &q) < 0) {
+		if (build_key(rec, chan) < 0 || qtyval(rec, &q) < 0) {
 			if (opt.autochan && want_multichan && rec->kidx[K_CHANNEL] < 0 && why.len == 0)
 				buf_adds(&why, "field 'channel': missing, and want holds several channels (use -k)");
 			reject_record(&rj, reader_name(r), rec, why.s);
@@ -581,9 +592,7 @@ stream_have(const char *path)
 		}
 		if (rec->line > LINE_MASK)
 			die(EX_DATAERR, "%s: more lines than invdiff can number", reader_name(r));
-		int isnew;
-		uint32_t id = keytab_intern(&keys, keybuf.s, keybuf.len, &isnew);
-		struct entry *e = entry_at(id);
+		struct entry *e = keytab_intern(&keys, keybuf.s, keybuf.len, NULL);
 		if (e->hline & F_PRESENT) {
 			if (!opt.sum) {
 				buf_reset(&why);
@@ -593,16 +602,17 @@ stream_have(const char *path)
 				reject_record(&rj, reader_name(r), rec, why.s);
 				continue;
 			}
-			if (add_checked(&e->hq, q) < 0)
+			if (add_checked(&SUMX(e)->hq, q) < 0)
 				reject_record(&rj, reader_name(r), rec, "field 'qty': sum out of range");
 			continue;
 		}
-		e->hq = q;
 		e->hline = rec->line | F_PRESENT;
-		if (opt.sum)
-			e->hx = make_blob(rec, 0);	/* decided at the end */
+		if (opt.sum) {
+			SUMX(e)->hq = q;	/* decided at the end */
+			SUMX(e)->hx = make_blob(rec, 0);
+		}
 		else
-			decide(rec->f, rec->nf, (e->wline & F_PRESENT) ? e : NULL, id, q, 1);
+			decide(rec->f, rec->nf, (e->wline & F_PRESENT) ? e : NULL, q, 1);
 	}
 	reader_free(r);
 }
@@ -612,16 +622,16 @@ static void
 finish(void)
 {
 	struct fieldvec fv = { 0 };
-	for (uint32_t id = 0; id < nents; id++) {
-		struct entry *e = &ents[id];
+	for (uint32_t id = 0; id < keytab_count(&keys); id++) {
+		struct entry *e = keytab_val(&keys, id);
 		int inwant = (e->wline & F_PRESENT) != 0, inhave = (e->hline & F_PRESENT) != 0;
 		if (inhave && !opt.sum)
 			continue;	/* decided while streaming */
 		if (inhave) {
-			unpack_blob(e->hx, &fv);
-			decide(fv.v, fv.n, inwant ? e : NULL, id, e->hq, 1);
+			unpack_blob(SUMX(e)->hx, &fv);
+			decide(fv.v, fv.n, inwant ? e : NULL, SUMX(e)->hq, 1);
 		} else if (inwant) {
-			decide(NULL, 0, e, id, 0, 0);
+			decide(NULL, 0, e, 0, 0);
 		}
 	}
 	fieldvec_release(&fv);
@@ -642,8 +652,8 @@ summary(void)
 		fprintf(stderr, "; %llu rejected to %s", (unsigned long long)rj.count, rj.path);
 	fputc('\n', stderr);
 	if (opt.verbose)
-		fprintf(stderr, "%s: held %zu keys in about %.1f MB; %s\n", progname, nents,
-		    (double)(keytab_bytes(&keys) + keytab_bytes(&blobs) + capents * sizeof *ents) / 1e6,
+		fprintf(stderr, "%s: held %zu keys in about %.1f MB; %s\n", progname,
+		    keytab_count(&keys), (double)(keytab_bytes(&keys) + keytab_bytes(&blobs)) / 1e6,
 		    opt.autochan ? (want_multichan ? "channel is part of the key (want has several)" :
 		    "want has one channel: matched on the other key fields") : "key as given by -k");
 }
@@ -729,6 +739,7 @@ main(int argc, char **argv)
 		opt.key = def;
 		opt.nkey = 3;
 		opt.autochan = 1;
+		chanpos = 2;
 	}
 	if (rejects_open(&rj, opt.reject) < 0)
 		die_errno(EX_CANTCREAT, "%s", opt.reject);
@@ -737,8 +748,12 @@ main(int argc, char **argv)
 	out = writer_new(spool, opt.fmt,
 	    (opt.fmt == FMT_TABLE && want_color(STDOUT_FILENO) ? WR_COLOR : 0));
 	progress_init(&prog, opt.quiet);
-	keytab_init(&keys);
-	keytab_init(&blobs);
+	if (opt.nkey > sizeof vals / sizeof *vals)
+		die(EX_USAGE, "too many key fields (at most %zu)", sizeof vals / sizeof *vals);
+	keytab_init(&keys, sizeof(struct entry) + (opt.sum ? sizeof(struct sumext) : 0));
+	keytab_init(&blobs, 0);
+	for (size_t i = 0; i < opt.nkey; i++)
+		keytab_init(&vals[i], 0);
 
 	load_want(argv[0]);
 	stream_have(argv[1]);
