@@ -2,19 +2,22 @@
  * keytab.c - see keytab.h.  Linear probing over 64-bit slots at a load
  * factor of at most 0.7 (so the slot array costs about 12 bytes a key);
  * growth re-slots from the stored hash tags without touching the keys.
- * A ref is chunk << 17 | offset / 8.
+ * A ref is chunk << 18 | offset / 8.  Big blocks are asked for as
+ * transparent huge pages: random probes over 100 MB otherwise spend as much
+ * time on TLB misses as on cache misses.
  */
 #include "keytab.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "util.h"
 #include "banned.h"
 
-#define CHUNK_SHIFT 20
+#define CHUNK_SHIFT 21	/* 2 MiB: one huge page */
 #define CHUNK ((size_t)1 << CHUNK_SHIFT)
 #define HDR 8
 
@@ -41,10 +44,27 @@ keytab_release(struct keytab *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* Memory for n bytes (zeroed if asked), on huge pages where it is big. */
+static void *
+big_alloc(size_t n, int zero)
+{
+	void *p;
+	if (n < CHUNK)
+		return zero ? xcalloc(1, n) : xmalloc(n);
+	if (posix_memalign(&p, CHUNK, n) != 0)
+		die(EX_OSERR, "out of memory (%zu bytes)", n);
+#ifdef MADV_HUGEPAGE
+	madvise(p, n, MADV_HUGEPAGE);
+#endif
+	if (zero)
+		memset(p, 0, n);
+	return p;
+}
+
 static inline char *
 deref(const struct keytab *t, uint32_t ref)
 {
-	return t->chunks[ref >> 17] + ((size_t)(ref & 0x1ffff) << 3);
+	return t->chunks[ref >> 18] + ((size_t)(ref & 0x3ffff) << 3);
 }
 
 /* Room for a record of n bytes; returns its ref. */
@@ -53,17 +73,17 @@ arena_alloc(struct keytab *t, size_t n)
 {
 	n = (n + 7) & ~(size_t)7;
 	if (n > CHUNK - t->chunkused || n > CHUNK) {
-		if (t->nchunks >= (1u << 15) - 1)
+		if (t->nchunks >= (1u << 14) - 1)
 			die(EX_SOFTWARE, "key table full (32 GB)");
 		size_t sz = n > CHUNK ? n : CHUNK;
 		t->chunks = xrealloc(t->chunks, (t->nchunks + 1) * sizeof *t->chunks);
-		t->chunks[t->nchunks++] = xmalloc(sz);
+		t->chunks[t->nchunks++] = big_alloc(sz, 0);
 		t->arenabytes += sz;
 		t->chunkused = n > CHUNK ? CHUNK : 0;	/* an oversized record fills its chunk */
 		if (n > CHUNK)
-			return (uint32_t)(t->nchunks - 1) << 17;
+			return (uint32_t)(t->nchunks - 1) << 18;
 	}
-	uint32_t ref = (uint32_t)(t->nchunks - 1) << 17 | (uint32_t)(t->chunkused >> 3);
+	uint32_t ref = (uint32_t)(t->nchunks - 1) << 18 | (uint32_t)(t->chunkused >> 3);
 	t->chunkused += n;
 	return ref;
 }
@@ -79,7 +99,7 @@ static void
 grow(struct keytab *t)
 {
 	size_t ns = t->nslots + t->nslots / 2;
-	uint64_t *s = xcalloc(ns, sizeof *s);
+	uint64_t *s = big_alloc(ns * sizeof *s, 1);
 	for (size_t k = 0; k < t->nslots; k++) {
 		uint64_t v = t->slots[k];
 		if (!v)
