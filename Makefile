@@ -18,7 +18,7 @@ LIBS = -lcsv -lxxhash
 BUILD = build$(if $(SANITIZE),-san)
 BIN = bin$(if $(SANITIZE),-san)
 
-TOOLS = invdiff
+TOOLS = $(notdir $(wildcard cmd/*))
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 HDRS = $(wildcard common/*.h)
@@ -58,12 +58,26 @@ check-asan: deps
 	$(MAKE) SANITIZE=address,undefined all-tests
 	INVKIT_BIN=$(CURDIR)/bin-san ASAN_OPTIONS=detect_leaks=1 tests/run
 
+# libFuzzer targets (clang): make fuzz FUZZ_SECONDS=N runs each for N seconds.
+FUZZ_SECONDS ?= 30
+FUZZ = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/*.c))
+build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(HDRS)
+	@mkdir -p build-fuzz
+	clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(COMMON_SRC) $(LIBS) -ljansson
+fuzz: deps
+	$(MAKE) $(FUZZ)
+	@for f in $(FUZZ); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus-$$n \
+		tests/fuzz/corpus/$$n 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || exit 1; done
+
 demo: deps all
 	scripts/demo
 
 # Install the Debian packages the build and tests need, when missing.
 DEB_DEPS = gcc make pkg-config libcurl4-openssl-dev libjansson-dev libcsv-dev \
-	libjsmn-dev libxxhash-dev libcmocka-dev libinih-dev python3 jq
+	libjsmn-dev libxxhash-dev libcmocka-dev libinih-dev python3 jq mandoc clang
 deps:
 	@missing=$$(for p in $(DEB_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
@@ -81,7 +95,7 @@ install: all
 	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7
 
 clean:
-	rm -rf build build-san bin bin-san
+	rm -rf build build-san build-fuzz bin bin-san
 
-.PHONY: all check check-asan all-tests demo deps install clean
+.PHONY: all check check-asan all-tests demo deps install clean fuzz
 .PRECIOUS: $(BUILD)/%.o

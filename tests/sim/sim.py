@@ -709,3 +709,958 @@ def base_type(t):
     while t[0] != "named":
         t = t[1]
     return t[1]
+
+
+# --------------------------------------------------------------------------
+# Shopify Admin GraphQL: the schema subset, input coercion, cost, executor
+# --------------------------------------------------------------------------
+# Source (endpoint, header, body {"query","variables"}):
+#   https://shopify.dev/docs/api/admin-graphql  (POST /admin/api/{version}/graphql.json,
+#   header X-Shopify-Access-Token)
+# Source (types and fields below):
+#   https://shopify.dev/docs/api/admin-graphql/latest/queries/inventoryItems
+#   https://shopify.dev/docs/api/admin-graphql/latest/queries/locations
+#   https://shopify.dev/docs/api/admin-graphql/latest/objects/InventoryLevel
+#   https://shopify.dev/docs/api/admin-graphql/latest/mutations/inventorySetQuantities
+#   https://shopify.dev/docs/api/admin-graphql/latest/mutations/inventoryAdjustQuantities
+
+CONN_ARGS = {"first": "Int", "after": "String", "last": "Int", "before": "String", "reverse": "Boolean"}
+
+
+def _f(t, args=None, conn=False, mut=False):
+    return {"t": t, "args": dict(args or {}), "conn": conn, "mut": mut}
+
+
+_SCHEMA_RAW = {
+    "QueryRoot": {
+        "shop": _f("Shop!"),
+        "location": _f("Location", {"id": "ID"}),
+        "locations": _f("LocationConnection!", dict(CONN_ARGS, query="String", sortKey="LocationSortKeys",
+                                                     includeInactive="Boolean", includeLegacy="Boolean"), conn=True),
+        "inventoryItem": _f("InventoryItem", {"id": "ID!"}),
+        "inventoryItems": _f("InventoryItemConnection!", dict(CONN_ARGS, query="String"), conn=True),
+    },
+    "Mutation": {
+        "inventorySetQuantities": _f("InventorySetQuantitiesPayload",
+                                     {"input": "InventorySetQuantitiesInput!"}, mut=True),
+        "inventoryAdjustQuantities": _f("InventoryAdjustQuantitiesPayload",
+                                        {"input": "InventoryAdjustQuantitiesInput!"}, mut=True),
+    },
+    "Shop": {"id": "ID!", "name": "String!", "myshopifyDomain": "String!"},
+    "PageInfo": {"hasNextPage": "Boolean!", "hasPreviousPage": "Boolean!",
+                 "startCursor": "String", "endCursor": "String"},
+    "LocationConnection": {"edges": _f("[LocationEdge!]!"), "nodes": _f("[Location!]!"),
+                           "pageInfo": _f("PageInfo!")},
+    "LocationEdge": {"cursor": "String!", "node": _f("Location!")},
+    "Location": {"id": "ID!", "legacyResourceId": "UnsignedInt64!", "name": "String!", "isActive": "Boolean!"},
+    "InventoryItemConnection": {"edges": _f("[InventoryItemEdge!]!"), "nodes": _f("[InventoryItem!]!"),
+                                "pageInfo": _f("PageInfo!")},
+    "InventoryItemEdge": {"cursor": "String!", "node": _f("InventoryItem!")},
+    "InventoryItem": {
+        "id": "ID!", "legacyResourceId": "UnsignedInt64!", "sku": "String", "tracked": "Boolean!",
+        "createdAt": "DateTime!", "updatedAt": "DateTime!",
+        "inventoryLevels": _f("InventoryLevelConnection!", dict(CONN_ARGS, query="String"), conn=True),
+        "inventoryLevel": _f("InventoryLevel", {"locationId": "ID!"}),
+        "variant": _f("ProductVariant!"),
+    },
+    "ProductVariant": {"id": "ID!", "sku": "String", "title": "String!", "displayName": "String!"},
+    "InventoryLevelConnection": {"edges": _f("[InventoryLevelEdge!]!"), "nodes": _f("[InventoryLevel!]!"),
+                                 "pageInfo": _f("PageInfo!")},
+    "InventoryLevelEdge": {"cursor": "String!", "node": _f("InventoryLevel!")},
+    "InventoryLevel": {
+        "id": "ID!", "createdAt": "DateTime!", "updatedAt": "DateTime!",
+        "location": _f("Location!"), "item": _f("InventoryItem!"),
+        "quantities": _f("[InventoryQuantity!]!", {"names": "[String!]!"}),
+    },
+    "InventoryQuantity": {"id": "ID!", "name": "String!", "quantity": "Int!", "updatedAt": "DateTime"},
+    "InventorySetQuantitiesPayload": {
+        "inventoryAdjustmentGroup": _f("InventoryAdjustmentGroup"),
+        "userErrors": _f("[InventorySetQuantitiesUserError!]!"),
+    },
+    "InventoryAdjustQuantitiesPayload": {
+        "inventoryAdjustmentGroup": _f("InventoryAdjustmentGroup"),
+        "userErrors": _f("[InventoryAdjustQuantitiesUserError!]!"),
+    },
+    "InventoryAdjustmentGroup": {
+        "id": "ID!", "createdAt": "DateTime!", "reason": "String!", "referenceDocumentUri": "String",
+        "changes": _f("[InventoryChange!]!", {"inventoryItemIds": "[ID!]", "locationIds": "[ID!]",
+                                               "quantityNames": "[String!]"}),
+    },
+    "InventoryChange": {"name": "String!", "delta": "Int!", "quantityAfterChange": "Int",
+                        "ledgerDocumentUri": "String", "item": _f("InventoryItem"), "location": _f("Location")},
+    "InventorySetQuantitiesUserError": {"code": "InventorySetQuantitiesUserErrorCode", "field": "[String!]",
+                                        "message": "String!"},
+    "InventoryAdjustQuantitiesUserError": {"code": "InventoryAdjustQuantitiesUserErrorCode",
+                                           "field": "[String!]", "message": "String!"},
+}
+
+_TYPE_CACHE = {}
+
+
+def _tnode(s):
+    t = _TYPE_CACHE.get(s)
+    if t is None:
+        t = _TYPE_CACHE[s] = parse_type_str(s)
+    return t
+
+
+def _build_schema(raw):
+    schema = {}
+    for tname, fields in raw.items():
+        out = {}
+        for fname, spec in fields.items():
+            if isinstance(spec, str):
+                spec = _f(spec)
+            tn = _tnode(spec["t"])
+            b = base_type(tn)
+            inner = tn[1] if tn[0] == "nonnull" else tn
+            out[fname] = {
+                "t": spec["t"], "base": b, "list": inner[0] == "list", "scalar": b not in raw,
+                "conn": spec["conn"], "mut": spec["mut"],
+                "args": OrderedDict((a, _tnode(ts)) for a, ts in spec["args"].items()),
+            }
+        schema[tname] = out
+    return schema
+
+
+SCHEMA = _build_schema(_SCHEMA_RAW)
+
+# Cost of resolving one object of each type.  Source: "Cost calculation" in
+# https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits (scalar/enum 0,
+# object 1, connection sized by first/last, mutation 10).  Connection/edge/page-info
+# wrappers, payloads and user errors are free here: a community-posted answer for a
+# mutation selecting inventoryAdjustmentGroup and userErrors shows requestedQueryCost 11
+# and actualQueryCost 10 when the group is null (community.shopify.com, thread 228350).
+# The "+2 per connection" overhead is UNVERIFIED (commonly observed as first:250 -> 252).
+TYPE_COST = {t: (0 if (t.endswith("Connection") or t.endswith("Edge") or t.endswith("Payload")
+                       or t.endswith("UserError") or t == "PageInfo") else 1) for t in SCHEMA}
+CONNECTION_OVERHEAD = 2
+MUTATION_COST = 10
+MAX_PAGE = 250          # UNVERIFIED for these connections: Shopify's usual page maximum
+MAX_INPUT_ARRAY = 250   # Source: https://shopify.dev/docs/api/usage/limits#input-limits
+
+SCALARS = {"Int", "Float", "String", "Boolean", "ID", "DateTime", "UnsignedInt64", "URL"}
+ENUMS = {"LocationSortKeys": {"ID", "NAME", "RELEVANCE"}}
+INPUTS = {
+    # Source: https://shopify.dev/docs/api/admin-graphql/latest/input-objects/InventorySetQuantitiesInput
+    "InventorySetQuantitiesInput": OrderedDict([
+        ("name", "String!"), ("reason", "String!"), ("referenceDocumentUri", "String"),
+        ("quantities", "[InventoryQuantityInput!]!"), ("ignoreCompareQuantity", "Boolean")]),
+    # Source: https://shopify.dev/docs/api/admin-graphql/latest/input-objects/InventoryQuantityInput
+    "InventoryQuantityInput": OrderedDict([
+        ("inventoryItemId", "ID!"), ("locationId", "ID!"), ("quantity", "Int!"),
+        ("compareQuantity", "Int"), ("changeFromQuantity", "Int")]),
+    # Source: https://shopify.dev/docs/api/admin-graphql/latest/input-objects/InventoryAdjustQuantitiesInput
+    "InventoryAdjustQuantitiesInput": OrderedDict([
+        ("name", "String!"), ("reason", "String!"), ("referenceDocumentUri", "String"),
+        ("changes", "[InventoryChangeInput!]!")]),
+    # Source: https://shopify.dev/docs/api/admin-graphql/latest/input-objects/InventoryChangeInput
+    "InventoryChangeInput": OrderedDict([
+        ("delta", "Int!"), ("inventoryItemId", "ID!"), ("locationId", "ID!"),
+        ("ledgerDocumentUri", "String"), ("changeFromQuantity", "Int")]),
+}
+
+
+def known_input_type(t):
+    b = base_type(t)
+    return b in SCALARS or b in ENUMS or b in INPUTS
+
+
+class CoerceError(Exception):
+    def __init__(self, path, explanation):
+        super().__init__(explanation)
+        self.path = path
+        self.explanation = explanation
+
+
+def coerce(value, t, path):
+    """GraphQL input coercion (spec section 3.x "Input Coercion")."""
+    if t[0] == "nonnull":
+        if value is None:
+            raise CoerceError(path, "Expected value to not be null")
+        return coerce(value, t[1], path)
+    if value is None:
+        return None
+    if t[0] == "list":
+        if not isinstance(value, list):
+            value = [value]
+        return [coerce(v, t[1], path + [i]) for i, v in enumerate(value)]
+    name = t[1]
+    if name == "Int":
+        if isinstance(value, bool) or not isinstance(value, int) or not (-2 ** 31 <= value < 2 ** 31):
+            raise CoerceError(path, "Could not coerce value %s to Int" % json.dumps(value))
+        return value
+    if name == "Float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise CoerceError(path, "Could not coerce value %s to Float" % json.dumps(value))
+        return float(value)
+    if name in ("String", "DateTime", "URL"):
+        if not isinstance(value, str) or isinstance(value, EnumValue):
+            raise CoerceError(path, "Could not coerce value %s to %s" % (json.dumps(value), name))
+        return str(value)
+    if name in ("ID", "UnsignedInt64"):
+        if isinstance(value, bool) or isinstance(value, EnumValue) or not isinstance(value, (str, int)):
+            raise CoerceError(path, "Could not coerce value %s to %s" % (json.dumps(value), name))
+        return str(value)
+    if name == "Boolean":
+        if not isinstance(value, bool):
+            raise CoerceError(path, "Could not coerce value %s to Boolean" % json.dumps(value))
+        return value
+    if name in ENUMS:
+        if not isinstance(value, str) or value not in ENUMS[name]:
+            raise CoerceError(path, "Expected %s to be one of: %s" % (json.dumps(value), ", ".join(sorted(ENUMS[name]))))
+        return str(value)
+    if name in INPUTS:
+        if not isinstance(value, dict):
+            raise CoerceError(path, "Expected %s to be a key-value object." % json.dumps(value))
+        fields = INPUTS[name]
+        for k in value:
+            if k not in fields:
+                raise CoerceError(path + [k], "Field is not defined on %s" % name)
+        out = OrderedDict()
+        for k, ts in fields.items():
+            ft = _tnode(ts)
+            if k in value:
+                out[k] = coerce(value[k], ft, path + [k])
+            elif ft[0] == "nonnull":
+                raise CoerceError(path + [k], "Expected value to not be null")
+        return out
+    raise CoerceError(path, "Unknown type %s" % name)
+
+
+def _path_str(path):
+    return ".".join(str(p) for p in path)
+
+
+# ---- Shopify search syntax (query: "sku:ABC OR sku:DEF") -------------------
+# Source: https://shopify.dev/docs/api/usage/search-syntax  (field:value, comparators
+# field:>value, NOT / -field, AND (implicit), OR, parentheses, quoted values, prefix
+# wildcard value*); the filter fields of inventoryItems (id, sku, created_at, updated_at)
+# come from https://shopify.dev/docs/api/admin-graphql/latest/queries/inventoryItems.
+# Case-insensitive exact matching of sku is UNVERIFIED.
+
+_SEARCH_TOKEN = re.compile(
+    r"""\s*(\(|\)|-?[^\s()"':]+:(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s()]*)"""
+    r"""|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s()]+)""")
+
+
+class SearchQuery:
+    FIELDS = {"id", "sku", "created_at", "updated_at"}
+
+    def __init__(self, text):
+        self.text = text
+        self.toks = []
+        pos = 0
+        while pos < len(text):
+            m = _SEARCH_TOKEN.match(text, pos)
+            if not m or m.end() == pos:
+                break
+            if m.group(1):
+                self.toks.append(m.group(1))
+            pos = m.end()
+        self.i = 0
+        self.warnings = []
+        self.tree = self._or() if self.toks else None
+
+    def _peek(self):
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def _or(self):
+        parts = [self._and()]
+        while self._peek() == "OR":
+            self.i += 1
+            parts.append(self._and())
+        return ("or", parts) if len(parts) > 1 else parts[0]
+
+    def _and(self):
+        parts = []
+        while True:
+            t = self._peek()
+            if t is None or t in (")", "OR"):
+                break
+            if t == "AND":
+                self.i += 1
+                continue
+            parts.append(self._unary())
+        return ("and", parts)
+
+    def _unary(self):
+        t = self._peek()
+        if t == "NOT":
+            self.i += 1
+            return ("not", self._unary())
+        if t == "(":
+            self.i += 1
+            e = self._or()
+            if self._peek() == ")":
+                self.i += 1
+            return e
+        self.i += 1
+        neg = False
+        if t.startswith("-") and len(t) > 1:
+            neg, t = True, t[1:]
+        term = self._term(t)
+        return ("not", term) if neg else term
+
+    @staticmethod
+    def _unquote(v):
+        if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+            return re.sub(r"\\(.)", r"\1", v[1:-1]), True
+        return v, False
+
+    def _term(self, t):
+        if ":" in t and not t.startswith(("'", '"')):
+            field, _, val = t.partition(":")
+            op = "="
+            for cand in (">=", "<=", ">", "<"):
+                if val.startswith(cand):
+                    op, val = cand, val[len(cand):]
+                    break
+            val, quoted = self._unquote(val)
+            if field not in self.FIELDS:
+                self.warnings.append({"field": field, "message": "Invalid search field for this query."})
+                return ("true",)
+            return ("field", field, op, val, quoted)
+        val, quoted = self._unquote(t)
+        return ("text", val)
+
+    def match(self, item):
+        return True if self.tree is None else self._eval(self.tree, item)
+
+    def _eval(self, node, item):
+        k = node[0]
+        if k == "or":
+            return any(self._eval(p, item) for p in node[1])
+        if k == "and":
+            return all(self._eval(p, item) for p in node[1])
+        if k == "not":
+            return not self._eval(node[1], item)
+        if k == "true":
+            return True
+        if k == "text":
+            return node[1].lower() in (item.get("sku") or "").lower()
+        _, field, op, val, quoted = node
+        if field == "sku":
+            sku = (item.get("sku") or "").lower()
+            v = val.lower()
+            if op != "=":
+                return _cmp(sku, op, v)
+            if v.endswith("*") and not quoted:
+                return sku.startswith(v[:-1])
+            return sku == v
+        if field == "id":
+            m = re.search(r"(\d+)$", val)
+            if not m:
+                return False
+            return _cmp(item["num"], op, int(m.group(1)))
+        d = parse_iso(val)
+        if d is None:
+            return False
+        src = parse_iso(item["createdAt"] if field == "created_at" else item["updatedAt"])
+        return _cmp(src, op, d)
+
+
+def _cmp(a, op, b):
+    if op == "=":
+        return a == b
+    if op == ">":
+        return a > b
+    if op == ">=":
+        return a >= b
+    if op == "<":
+        return a < b
+    return a <= b
+
+
+def encode_cursor(num):
+    # Shopify cursors are opaque base64 strings; this shape mirrors commonly seen ones.
+    return base64.b64encode(jdump({"last_id": num, "last_value": str(num)})).decode("ascii")
+
+
+def decode_cursor(cur):
+    try:
+        d = json.loads(base64.b64decode(cur.encode("ascii"), validate=True).decode("utf-8"))
+        n = d["last_id"]
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise ValueError
+        return n
+    except Exception:
+        return None
+
+
+# Quantity names. Source: https://shopify.dev/docs/apps/build/orders-fulfillment/inventory-management-apps#inventory-states
+QUANTITY_NAMES = ["available", "committed", "damaged", "incoming", "on_hand",
+                  "quality_control", "reserved", "safety_stock"]
+
+
+class Prepared:
+    """A parsed, operation-selected GraphQL request (before validation)."""
+
+    def __init__(self, doc, op, fragments, raw_vars):
+        self.doc, self.op, self.fragments, self.raw_vars = doc, op, fragments, raw_vars
+
+
+def gql_prepare(query, variables, operation_name):
+    """Parse and select the operation.  Raises GQLError."""
+    if not isinstance(query, str) or not query.strip():
+        raise GQLError("No query string was present")
+    doc = parse_document(query)
+    ops = [d for d in doc if isinstance(d, Operation)]
+    frags = OrderedDict()
+    for d in doc:
+        if isinstance(d, Fragment):
+            if d.name in frags:
+                raise GQLError('Fragment name "%s" must be unique' % d.name, d.loc,
+                               extensions={"code": "fragmentNamesUnique"})
+            frags[d.name] = d
+    if not ops:
+        raise GQLError("No operations in document")
+    names = [o.name for o in ops]
+    if len(ops) > 1 and None in names:
+        o = ops[names.index(None)]
+        raise GQLError("This anonymous operation must be the only defined operation.", o.loc,
+                       extensions={"code": "loneAnonymousOperation"})
+    dup = [n for n in names if n is not None and names.count(n) > 1]
+    if dup:
+        raise GQLError('Operation name "%s" must be unique' % dup[0], extensions={"code": "operationNamesUnique"})
+    if operation_name:
+        sel = [o for o in ops if o.name == operation_name]
+        if not sel:
+            raise GQLError('No operation named "%s"' % operation_name)
+        op = sel[0]
+    elif len(ops) > 1:
+        raise GQLError("An operation name is required")
+    else:
+        op = ops[0]
+    if variables is not None and not isinstance(variables, dict):
+        raise GQLError("Variables must be an object")
+    return Prepared(doc, op, frags, variables or {})
+
+
+class Executor:
+    """Validates, costs and executes one prepared operation against one shop."""
+
+    def __init__(self, sim, shop, prepared, strict, req):
+        self.sim = sim
+        self.shop = shop
+        self.p = prepared
+        self.op = prepared.op
+        self.frags = prepared.fragments
+        self.strict = strict
+        self.req = req
+        self.vars = {}
+        self.errors = []
+        self.args_cache = {}
+        self.idem = {}
+        self.sub_cache = {}
+        self.actual = 0
+        self.search = []
+        self.root_type = "Mutation" if self.op.kind == "mutation" else "QueryRoot"
+
+    # -- helpers ------------------------------------------------------------
+    def err(self, msg, loc=None, path=None, **ext):
+        self.errors.append(GQLError(msg, loc, path, ext or None))
+
+    def included(self, directives):
+        for d in directives:
+            if d.name in ("skip", "include"):
+                node = d.args.get("if")
+                v = ast_value(node, self.vars) if node is not None else None
+                if d.name == "skip" and v is True:
+                    return False
+                if d.name == "include" and v is not True:
+                    return False
+        return True
+
+    def collect(self, selections, tname, out=None, seen=None):
+        out = OrderedDict() if out is None else out
+        seen = set() if seen is None else seen
+        for sel in selections:
+            if not self.included(sel.directives):
+                continue
+            if isinstance(sel, Field):
+                out.setdefault(sel.key, []).append(sel)
+            elif isinstance(sel, InlineFragment):
+                if sel.type_cond and sel.type_cond != tname:
+                    continue
+                self.collect(sel.selections, tname, out, seen)
+            else:
+                frag = self.frags.get(sel.name)
+                if frag is None or sel.name in seen or frag.type_cond != tname:
+                    continue
+                seen.add(sel.name)
+                self.collect(frag.selections, tname, out, seen)
+        return out
+
+    def sub_fields(self, nodes, tname):
+        key = (tuple(id(n) for n in nodes), tname)
+        r = self.sub_cache.get(key)
+        if r is None:
+            sels = []
+            for n in nodes:
+                sels.extend(n.selections or [])
+            r = self.sub_cache[key] = self.collect(sels, tname)
+        return r
+
+    # -- validation ---------------------------------------------------------
+    def prepare(self):
+        """Variables, document-level validation and field validation.  Returns errors."""
+        op = self.op
+        if op.kind == "subscription":
+            self.err("Subscriptions are not supported", op.loc)
+            return self.errors
+        for d in op.directives:
+            if d.name not in ("inContext",):
+                self.err("Directive @%s is not defined" % d.name, d.loc, code="undefinedDirective",
+                         directiveName=d.name)
+        # fragments: defined, used, acyclic, on known types
+        used = set()
+        self._frag_walk(op.selections, used, [])
+        for name, fr in self.frags.items():
+            if fr.type_cond not in SCHEMA:
+                self.err("No such type %s, so it can't be a fragment condition" % fr.type_cond, fr.loc,
+                         code="undefinedType", typeName=fr.type_cond)
+            if name not in used:
+                self.err("Fragment %s was defined, but not used" % name, fr.loc, code="useAndDefineFragment",
+                         fragmentName=name)
+        if self.errors:
+            return self.errors
+        # variables
+        declared = OrderedDict()
+        for name, t, default, loc in op.var_defs:
+            if name in declared:
+                self.err('There can only be one variable named "%s"' % name, loc, code="variableUniqueness")
+                continue
+            declared[name] = (t, default, loc)
+            if not known_input_type(t):
+                self.err("%s isn't a defined input type (on $%s)" % (base_type(t), name), loc,
+                         code="variableRequiresValidType", typeName=base_type(t), variableName=name)
+        refs = []
+        self._var_walk(op.selections, refs, set())
+        for d in op.directives:
+            for v in d.args.values():
+                ast_vars(v, refs)
+        opname = op.name or "anonymous %s" % op.kind
+        ref_names = set()
+        for name, loc in refs:
+            ref_names.add(name)
+            if name not in declared:
+                self.err("Variable $%s is used by %s but not declared" % (name, opname), loc,
+                         code="variableNotDefined", variableName=name)
+        for name, (t, default, loc) in declared.items():
+            if name not in ref_names:
+                self.err("Variable $%s is declared by %s but not used" % (name, opname), loc,
+                         code="variableNotUsed", variableName=name)
+        if self.errors:
+            return self.errors
+        for name, (t, default, loc) in declared.items():
+            try:
+                if name in self.p.raw_vars:
+                    self.vars[name] = coerce(self.p.raw_vars[name], t, [])
+                elif default is not None:
+                    self.vars[name] = coerce(ast_value(default, {}), t, [])
+                elif t[0] == "nonnull":
+                    raise CoerceError([], "Expected value to not be null")
+            except CoerceError as ce:
+                val = self.p.raw_vars.get(name)
+                msg = "Variable $%s of type %s was provided invalid value" % (name, type_str(t))
+                if ce.path:
+                    msg += " for %s (%s)" % (_path_str(ce.path), ce.explanation)
+                self.err(msg, loc, code="INVALID_VARIABLE", value=val,
+                         problems=[{"path": ce.path, "explanation": ce.explanation}])
+        if self.errors:
+            return self.errors
+        self.validate(self.collect(op.selections, self.root_type), self.root_type, [op.kind])
+        return self.errors
+
+    def _frag_walk(self, selections, used, stack):
+        for sel in selections:
+            if isinstance(sel, Field):
+                if sel.selections:
+                    self._frag_walk(sel.selections, used, stack)
+            elif isinstance(sel, InlineFragment):
+                if sel.type_cond and sel.type_cond not in SCHEMA:
+                    self.err("No such type %s, so it can't be a fragment condition" % sel.type_cond, sel.loc,
+                             code="undefinedType", typeName=sel.type_cond)
+                self._frag_walk(sel.selections, used, stack)
+            else:
+                fr = self.frags.get(sel.name)
+                if fr is None:
+                    self.err("Fragment %s was used, but not defined" % sel.name, sel.loc,
+                             code="useAndDefineFragment", fragmentName=sel.name)
+                    continue
+                if sel.name in stack:
+                    self.err("Fragment %s contains an infinite loop" % sel.name, fr.loc,
+                             code="infiniteLoop", fragmentName=sel.name)
+                    continue
+                if sel.name in used:
+                    continue
+                used.add(sel.name)
+                self._frag_walk(fr.selections, used, stack + [sel.name])
+
+    def _var_walk(self, selections, refs, seen):
+        for sel in selections:
+            for d in sel.directives:
+                for v in d.args.values():
+                    ast_vars(v, refs)
+            if isinstance(sel, Field):
+                for v in sel.args.values():
+                    ast_vars(v, refs)
+                if sel.selections:
+                    self._var_walk(sel.selections, refs, seen)
+            elif isinstance(sel, InlineFragment):
+                self._var_walk(sel.selections, refs, seen)
+            else:
+                fr = self.frags.get(sel.name)
+                if fr is not None and sel.name not in seen:
+                    seen.add(sel.name)
+                    self._var_walk(fr.selections, refs, seen)
+
+    def _check_directives(self, node, fd, path):
+        for d in node.directives:
+            if d.name in ("skip", "include"):
+                if "if" not in d.args:
+                    self.err("Directive '%s' is missing required arguments: if" % d.name, d.loc,
+                             code="missingRequiredArguments")
+                for a in d.args:
+                    if a != "if":
+                        self.err("Directive '%s' doesn't accept argument '%s'" % (d.name, a), d.loc,
+                                 code="argumentNotAccepted")
+            elif d.name == "idempotent":
+                # Source: https://shopify.dev/docs/api/usage/idempotent-requests ("@idempotent(key:)")
+                if fd is None or not fd["mut"]:
+                    self.err("'@idempotent' can't be applied to %s (allowed: mutation fields that support it)"
+                             % node.name, d.loc, code="directiveCannotBeApplied")
+                    continue
+                for a in d.args:
+                    if a != "key":
+                        self.err("Directive 'idempotent' doesn't accept argument '%s'" % a, d.loc,
+                                 code="argumentNotAccepted")
+                kn = d.args.get("key")
+                key = ast_value(kn, self.vars) if kn is not None else None
+                if key is _MISSING:
+                    key = None
+                if kn is None:
+                    self.err("Directive 'idempotent' is missing required arguments: key", d.loc,
+                             code="missingRequiredArguments")
+                elif key is not None and (not isinstance(key, str) or isinstance(key, EnumValue)):
+                    self.err("Argument 'key' on Directive 'idempotent' has an invalid value (%s). Expected type 'String!'."
+                             % ast_repr(kn), d.loc, code="argumentLiteralsIncompatible")
+                else:
+                    self.idem[id(node)] = key
+            else:
+                self.err("Directive @%s is not defined" % d.name, d.loc, code="undefinedDirective",
+                         directiveName=d.name)
+
+    def coerce_args(self, node, fd, tname, path):
+        out = OrderedDict()
+        for aname, vnode in node.args.items():
+            at = fd["args"].get(aname)
+            if at is None:
+                self.err("Field '%s' doesn't accept argument '%s'" % (node.name, aname), node.loc,
+                         code="argumentNotAccepted", name=node.name, typeName="Field", argumentName=aname)
+                continue
+            raw = ast_value(vnode, self.vars)
+            if raw is _MISSING:
+                continue
+            try:
+                out[aname] = coerce(raw, at, [])
+            except CoerceError as ce:
+                if vnode[0] == "var":
+                    decl = [type_str(t) for (n, t, _, _) in self.op.var_defs if n == vnode[1]]
+                    self.err("Type mismatch on variable $%s and argument %s (%s / %s)"
+                             % (vnode[1], aname, decl[0] if decl else "?", type_str(at)), node.loc,
+                             code="variableMismatch", variableName=vnode[1], argumentName=aname)
+                else:
+                    self.err("Argument '%s' on Field '%s' has an invalid value (%s). Expected type '%s'."
+                             % (aname, node.name, ast_repr(vnode), type_str(at)), node.loc,
+                             code="argumentLiteralsIncompatible", typeName="Field", argumentName=aname)
+        missing = [a for a, t in fd["args"].items() if t[0] == "nonnull" and a not in out and a not in node.args]
+        if missing:
+            self.err("Field '%s' is missing required arguments: %s" % (node.name, ", ".join(missing)), node.loc,
+                     code="missingRequiredArguments", className="Field", name=node.name,
+                     arguments=", ".join(missing))
+        return out
+
+    def _check_input_sizes(self, value, path, node):
+        if isinstance(value, list):
+            if len(value) > MAX_INPUT_ARRAY:
+                # Source: https://shopify.dev/docs/api/usage/limits#input-limits ("Input arguments that
+                # accept an array have a maximum size of 250 ... Requests return an error").
+                # The message text and code MAX_INPUT_SIZE_EXCEEDED are UNVERIFIED.
+                self.err("The input array size of %d is greater than the maximum allowed of %d."
+                         % (len(value), MAX_INPUT_ARRAY), node.loc, path, code="MAX_INPUT_SIZE_EXCEEDED")
+                return
+            for i, v in enumerate(value):
+                self._check_input_sizes(v, path + [str(i)], node)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                self._check_input_sizes(v, path + [k], node)
+
+    def validate(self, fields, tname, path):
+        tdef = SCHEMA[tname]
+        for key, nodes in fields.items():
+            node = nodes[0]
+            fpath = path + [key]
+            if node.name == "__typename":
+                if node.selections:
+                    self.err("Selections can't be made on scalars (field '__typename' returns String but has selections)",
+                             node.loc, fpath, code="selectionMismatch")
+                continue
+            fd = tdef.get(node.name)
+            if fd is None:
+                self.err("Field '%s' doesn't exist on type '%s'" % (node.name, tname), node.loc, fpath,
+                         code="undefinedField", typeName=tname, fieldName=node.name)
+                continue
+            for n in nodes:
+                self._check_directives(n, fd, fpath)
+                self.args_cache[id(n)] = self.coerce_args(n, fd, tname, fpath)
+            args = self.args_cache[id(node)]
+            if fd["scalar"]:
+                if node.selections:
+                    names = ", ".join(s.name for s in node.selections if isinstance(s, Field))
+                    self.err("Selections can't be made on scalars (field '%s' returns %s but has selections [%s])"
+                             % (node.name, fd["base"], names), node.loc, fpath, code="selectionMismatch",
+                             nodeName="field '%s'" % node.name)
+                continue
+            if not node.selections:
+                self.err("Field must have selections (field '%s' returns %s but has no selections. Did you mean '%s { ... }'?)"
+                         % (node.name, fd["base"], node.name), node.loc, fpath, code="selectionMismatch",
+                         nodeName="field '%s'" % node.name)
+                continue
+            if fd["conn"]:
+                first, last = args.get("first"), args.get("last")
+                if first is None and last is None:
+                    # Observed Shopify message (github.com/gnikyt/Basic-Shopify-API issue 22).
+                    self.err("you must provide one of first or last", node.loc, fpath)
+                elif first is not None and last is not None:
+                    self.err("Passing both `first` and `last` to paginate the `%s` connection is not supported."
+                             % node.name, node.loc, fpath)
+                else:
+                    n, an = (first, "first") if first is not None else (last, "last")
+                    if n < 0 or n > MAX_PAGE:
+                        # UNVERIFIED message text.
+                        self.err("Argument '%s' on Field '%s' must be between 0 and %d (got %d)."
+                                 % (an, node.name, MAX_PAGE, n), node.loc, fpath,
+                                 code="argumentLiteralsIncompatible", argumentName=an)
+            if node.name == "quantities":
+                bad = [q for q in (args.get("names") or []) if q not in QUANTITY_NAMES]
+                if bad:
+                    # UNVERIFIED message text.
+                    self.err("The quantity name '%s' is not valid. Valid names: %s"
+                             % (bad[0], ", ".join(QUANTITY_NAMES)), node.loc, fpath, code="INVALID_QUANTITY_NAME")
+            if fd["mut"]:
+                for a, v in args.items():
+                    self._check_input_sizes(v, [node.name, a], node)
+                key = self.idem.get(id(node))
+                if self.strict and not key:
+                    # Source: https://shopify.dev/changelog/making-idempotency-mandatory-for-inventory-adjustments-and-refund-mutations
+                    # ("calling these mutations without an idempotency directive will result in an error
+                    # at runtime", from 2026-04).  Message text and code are UNVERIFIED.
+                    self.err("The @idempotent directive with a non-empty key is required for %s." % node.name,
+                             node.loc, fpath, code="IDEMPOTENCY_KEY_REQUIRED")
+            self.validate(self.sub_fields(nodes, fd["base"]), fd["base"], fpath)
+
+    # -- cost ------------------------------------------------------------------
+    def requested_cost(self, fields=None, tname=None):
+        if fields is None:
+            tname = self.root_type
+            fields = self.collect(self.op.selections, tname)
+        total = 0
+        for key, nodes in fields.items():
+            node = nodes[0]
+            if node.name == "__typename":
+                continue
+            fd = SCHEMA[tname][node.name]
+            if fd["scalar"]:
+                continue
+            sub = self.sub_fields(nodes, fd["base"])
+            inner = TYPE_COST.get(fd["base"], 1) + self.requested_cost(sub, fd["base"])
+            if fd["conn"]:
+                a = self.args_cache.get(id(node), {})
+                n = a.get("first") if a.get("first") is not None else (a.get("last") or 0)
+                total += CONNECTION_OVERHEAD + n * inner
+            elif fd["mut"]:
+                total += MUTATION_COST + inner
+            else:
+                total += inner
+        return total
+
+    # -- execution -------------------------------------------------------------
+    def execute(self):
+        tname = self.root_type
+        fields = self.collect(self.op.selections, tname)
+        return self.render(fields, tname, None, [], charge=False)
+
+    def render(self, fields, tname, obj, path, charge=True):
+        if charge:
+            self.actual += TYPE_COST.get(tname, 1)
+        out = OrderedDict()
+        for key, nodes in fields.items():
+            node = nodes[0]
+            if node.name == "__typename":
+                out[key] = tname
+                continue
+            fd = SCHEMA[tname][node.name]
+            args = self.args_cache.get(id(node), {})
+            fpath = path + [key]
+            try:
+                val = self.resolve(tname, node.name, fd, obj, args, node, fpath)
+            except GQLError as e:
+                if e.path is None:
+                    e.path = fpath
+                if e.loc is None:
+                    e.loc = node.loc
+                self.errors.append(e)
+                out[key] = None
+                continue
+            out[key] = self.complete(fd, val, nodes, fpath, tname)
+        return out
+
+    def complete(self, fd, val, nodes, path, parent):
+        if fd["scalar"] or val is None:
+            return val
+        sub = self.sub_fields(nodes, fd["base"])
+        if fd["list"]:
+            each = parent.endswith("Connection")
+            return [self.render(sub, fd["base"], v, path + [i], charge=(each or i == 0))
+                    for i, v in enumerate(val)]
+        return self.render(sub, fd["base"], val, path)
+
+    def paginate(self, objs, args, fname):
+        first, last = args.get("first"), args.get("last")
+        after, before = args.get("after"), args.get("before")
+        seq = list(reversed(objs)) if args.get("reverse") else list(objs)
+        rev = bool(args.get("reverse"))
+
+        def beyond(o, c):
+            return o["num"] < c if rev else o["num"] > c
+
+        start, end = 0, len(seq)
+        for name, cur in (("after", after), ("before", before)):
+            if cur is None:
+                continue
+            c = decode_cursor(cur)
+            if c is None:
+                # UNVERIFIED message text.
+                raise GQLError("Invalid cursor for current pagination sort.", extensions={"code": "BAD_REQUEST"})
+            if name == "after":
+                while start < len(seq) and not beyond(seq[start], c):
+                    start += 1
+            else:
+                e = 0
+                while e < len(seq) and not (seq[e]["num"] <= c if rev else seq[e]["num"] >= c):
+                    e += 1
+                end = min(end, e)
+        end = max(end, start)
+        window = seq[start:end]
+        if first is not None:
+            page = window[:first]
+            s = start
+        else:
+            page = window[len(window) - last:] if last else []
+            s = end - len(page)
+        e = s + len(page)
+        cursors = [encode_cursor(o["num"]) for o in page]
+        return {
+            "nodes": page, "cursors": cursors,
+            "pageInfo": {"hasNextPage": e < len(seq), "hasPreviousPage": s > 0,
+                         "startCursor": cursors[0] if cursors else None,
+                         "endCursor": cursors[-1] if cursors else None},
+        }
+
+    def resolve(self, tname, fname, fd, obj, args, node, path):
+        sh = self.shop
+        if fd["conn"]:
+            self.actual += CONNECTION_OVERHEAD
+        if tname == "QueryRoot":
+            if fname == "shop":
+                return sh
+            if fname == "location":
+                return sh["locs"].get(args.get("id"))
+            if fname == "locations":
+                locs = sh["loc_list"]
+                if not args.get("includeInactive"):
+                    locs = [l for l in locs if l["isActive"]]
+                return self.paginate(locs, args, fname)
+            if fname == "inventoryItem":
+                return sh["items"].get(args.get("id"))
+            if fname == "inventoryItems":
+                items = sh["item_list"]
+                q = args.get("query")
+                if q:
+                    sq = SearchQuery(q)
+                    items = [it for it in items if sq.match(it)]
+                    if sq.warnings:
+                        self.search.append({"path": [path[-1]], "query": q, "warnings": sq.warnings})
+                return self.paginate(items, args, fname)
+        if tname == "Mutation":
+            self.actual += MUTATION_COST
+            return self.sim.sh_mutation(sh, fname, args["input"], self.idem.get(id(node)), self.req, self.strict)
+        if tname == "Shop":
+            return {"id": "gid://shopify/Shop/%d" % sh["shop_num"], "name": sh["name"],
+                    "myshopifyDomain": "%s.myshopify.com" % sh["name"]}[fname]
+        if tname.endswith("Connection"):
+            if fname == "edges":
+                return [{"cursor": c, "node": n} for c, n in zip(obj["cursors"], obj["nodes"])]
+            return obj[fname]
+        if tname in ("Location",) and fname == "legacyResourceId":
+            return str(obj["num"])
+        if tname == "InventoryItem":
+            if fname == "legacyResourceId":
+                return str(obj["num"])
+            if fname == "inventoryLevels":
+                levels = [{"item": obj, "loc": sh["locs"][lid]} for lid in obj["levels"]]
+                levels.sort(key=lambda lv: lv["loc"]["num"])
+                for lv in levels:
+                    lv["num"] = lv["loc"]["num"]
+                return self.paginate(levels, args, fname)
+            if fname == "inventoryLevel":
+                lid = args.get("locationId")
+                if lid in obj["levels"]:
+                    return {"item": obj, "loc": sh["locs"][lid], "num": sh["locs"][lid]["num"]}
+                return None
+            if fname == "variant":
+                return obj["variant"]
+        if tname == "InventoryLevel":
+            it, loc = obj["item"], obj["loc"]
+            if fname == "id":
+                return "gid://shopify/InventoryLevel/%d?inventory_item_id=%d" % (loc["num"], it["num"])
+            if fname == "location":
+                return loc
+            if fname == "item":
+                return it
+            if fname in ("createdAt", "updatedAt"):
+                return it[fname]
+            if fname == "quantities":
+                out = []
+                for name in args.get("names") or []:
+                    out.append({"id": "gid://shopify/InventoryQuantity/%d?inventory_item_id=%d&name=%s"
+                                      % (loc["num"], it["num"], name),
+                                "name": name, "quantity": sh_quantity(it, loc["id"], name),
+                                "updatedAt": it["updatedAt"]})
+                return out
+        if tname == "InventoryAdjustmentGroup" and fname == "changes":
+            out = obj["changes"]
+            if args.get("inventoryItemIds") is not None:
+                out = [c for c in out if c["item"]["id"] in args["inventoryItemIds"]]
+            if args.get("locationIds") is not None:
+                out = [c for c in out if c["location"]["id"] in args["locationIds"]]
+            if args.get("quantityNames") is not None:
+                out = [c for c in out if c["name"] in args["quantityNames"]]
+            return out
+        if isinstance(obj, dict):
+            return obj.get(fname)
+        return None
+
+
+def sh_quantity(item, loc_id, name):
+    avail = item["levels"].get(loc_id, 0)
+    committed = item["committed"].get(loc_id, 0)
+    if name == "available":
+        return avail
+    if name == "committed":
+        return committed
+    if name == "on_hand":
+        return avail + committed
+    return 0
