@@ -504,9 +504,9 @@ decide(const struct field *hf, size_t hnf, struct entry *e, int64_t hq, int inha
 	int64_t to, delta = 0;
 	const char *status;
 
-	st.keys++;
 	if (!inwant && opt.partial)
 		return;		/* not counted: a partial WANT says nothing of it */
+	st.keys++;
 	to = inwant ? e->wq : 0;
 	if (inhave && __builtin_sub_overflow(to, hq, &delta)) {
 		size_t kn;

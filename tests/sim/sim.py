@@ -1664,3 +1664,383 @@ def sh_quantity(item, loc_id, name):
     if name == "on_hand":
         return avail + committed
     return 0
+
+
+# --------------------------------------------------------------------------
+# Shopify inventory rules
+# --------------------------------------------------------------------------
+
+# Reasons.  Source: https://shopify.dev/docs/apps/build/orders-fulfillment/inventory-management-apps/manage-quantities-states
+# ("reason" must be one of the documented values).  correction, cycle_count_available,
+# damaged, other, promotion, received, restock, shrinkage are confirmed by the reasons table
+# (mirrored in Shopline's copy of the same reference); the movement_*, reservation_*,
+# quality_control and safety_stock entries are UNVERIFIED.
+SHOPIFY_REASONS = {
+    "correction", "cycle_count_available", "damaged", "movement_canceled", "movement_created",
+    "movement_received", "movement_updated", "other", "promotion", "quality_control", "received",
+    "reservation_created", "reservation_deleted", "reservation_updated", "restock", "safety_stock",
+    "shrinkage",
+}
+
+# Messages: the enum descriptions of
+#   https://shopify.dev/docs/api/admin-graphql/latest/enums/InventorySetQuantitiesUserErrorCode
+#   https://shopify.dev/docs/api/admin-graphql/latest/enums/InventoryAdjustQuantitiesUserErrorCode
+MSG = {
+    "CHANGE_FROM_QUANTITY_STALE": "The changeFromQuantity value does not match persisted value.",
+    "COMPARE_QUANTITY_REQUIRED": "The compareQuantity argument must be given to each quantity or ignored using ignoreCompareQuantity.",
+    "COMPARE_QUANTITY_STALE": "The compareQuantity value does not match persisted value.",
+    "IDEMPOTENCY_CONCURRENT_REQUEST": "This request is currently in progress, please try again.",
+    "IDEMPOTENCY_KEY_PARAMETER_MISMATCH": "The same idempotency key cannot be used with different operation parameters.",
+    "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED": "A previous request with this idempotency key failed. Retry with a new idempotency key.",
+    "INVALID_INVENTORY_ITEM": "The specified inventory item could not be found.",
+    "INVALID_LOCATION": "The specified location could not be found.",
+    "INVALID_NAME": "The quantity name must be either 'available' or 'on_hand'.",
+    "INVALID_QUANTITY_NAME": "The specified quantity name is invalid.",
+    "INVALID_QUANTITY_NEGATIVE": "The quantity can't be negative.",
+    "INVALID_REASON": "The specified reason is invalid.",
+    "INVALID_REFERENCE_DOCUMENT": "The specified reference document is invalid.",
+    "INVALID_AVAILABLE_DOCUMENT": "A ledger document URI is not allowed when adjusting available.",
+    "INVALID_QUANTITY_DOCUMENT": "A ledger document URI is required except when adjusting available.",
+    "INVALID_LEDGER_DOCUMENT": "The specified ledger document is invalid.",
+    "ITEM_NOT_STOCKED_AT_LOCATION": "The inventory item is not stocked at the location.",
+    "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR": "The combination of inventoryItemId and locationId must be unique.",
+}
+# Limits.  Set: "The total quantity can't be higher than 1,000,000,000" (InventorySetOnHandQuantities
+# enum; the same bound for inventorySetQuantities is UNVERIFIED).  Adjust: results beyond
+# +/-2,000,000,000 (InventoryAdjustQuantitiesUserErrorCode descriptions).
+SET_MAX = 1_000_000_000
+ADJUST_MAX = 2_000_000_000
+_URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+
+
+def user_error(code, field, message=None):
+    return {"code": code, "field": field, "message": message or MSG.get(code, code)}
+
+
+def api_version_strict(version):
+    """changeFromQuantity and @idempotent are mandatory from 2026-04.
+
+    Source: https://shopify.dev/changelog/making-idempotency-mandatory-for-inventory-adjustments-and-refund-mutations
+    and the inventorySetQuantities description ("As of 2026-04, each quantity in quantities
+    must include a changeFromQuantity value ... Omitting changeFromQuantity returns an error")
+    at https://shopify.dev/docs/api/admin-graphql/latest/mutations/inventorySetQuantities
+    """
+    return version == "unstable" or version >= "2026-04"
+
+
+# --------------------------------------------------------------------------
+# State: loading, normalising, dumping, sample generation
+# --------------------------------------------------------------------------
+
+def _gid(kind, v, what):
+    if isinstance(v, bool):
+        raise BadState("%s: id must be a positive integer or gid://shopify/%s/N" % (what, kind))
+    if isinstance(v, int):
+        n = v
+    elif isinstance(v, str) and re.fullmatch(r"\d+", v):
+        n = int(v)
+    elif isinstance(v, str) and re.fullmatch(r"gid://shopify/%s/\d+" % kind, v):
+        n = int(v.rsplit("/", 1)[1])
+    else:
+        raise BadState("%s: id %r must be a positive integer or gid://shopify/%s/N" % (what, v, kind))
+    if n <= 0:
+        raise BadState("%s: id must be positive" % what)
+    return "gid://shopify/%s/%d" % (kind, n), n
+
+
+def _int(v, what, allow_none=False):
+    if v is None and allow_none:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise BadState("%s: expected an integer, got %r" % (what, v))
+    return v
+
+
+def load_state(obj):
+    """Validate and normalise a state document into the internal model."""
+    if not isinstance(obj, dict):
+        raise BadState("state: top level must be an object")
+    unknown = set(obj) - {"shopify", "woocommerce", "woo", "_comment"}
+    if unknown:
+        raise BadState("state: unknown top-level key(s): %s" % ", ".join(sorted(unknown)))
+    st = {"shopify": OrderedDict(), "woocommerce": OrderedDict()}
+    shops = obj.get("shopify") or {}
+    if not isinstance(shops, dict):
+        raise BadState("state.shopify must be an object of shops")
+    for idx, (name, s) in enumerate(shops.items(), 1):
+        what = "shopify.%s" % name
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise BadState("%s: shop names are [A-Za-z0-9._-]" % what)
+        if not isinstance(s, dict):
+            raise BadState("%s must be an object" % what)
+        tokens = s.get("tokens") or ([s["token"]] if s.get("token") else [])
+        if not tokens or not all(isinstance(t, str) and t for t in tokens):
+            raise BadState("%s: needs \"token\" (or \"tokens\")" % what)
+        bucket = s.get("bucket")
+        if bucket is not None and not (isinstance(bucket, dict) and set(bucket) <= {"size", "restore_rate"}):
+            raise BadState("%s.bucket must be {\"size\": N, \"restore_rate\": N}" % what)
+        shop = {"name": name, "shop_num": idx, "tokens": list(tokens), "bucket": bucket,
+                "locs": OrderedDict(), "items": OrderedDict(), "adj_seq": 0}
+        for j, l in enumerate(s.get("locations") or []):
+            lw = "%s.locations[%d]" % (what, j)
+            if not isinstance(l, dict):
+                raise BadState(lw + " must be an object")
+            gid, n = _gid("Location", l.get("id"), lw)
+            if gid in shop["locs"]:
+                raise BadState("%s: duplicate location %s" % (lw, gid))
+            shop["locs"][gid] = {"id": gid, "num": n, "name": str(l.get("name") or "Location %d" % n),
+                                 "isActive": bool(l.get("active", l.get("isActive", True)))}
+        skus = set()
+        for j, it in enumerate(s.get("items") or []):
+            iw = "%s.items[%d]" % (what, j)
+            if not isinstance(it, dict):
+                raise BadState(iw + " must be an object")
+            gid, n = _gid("InventoryItem", it.get("id"), iw)
+            if gid in shop["items"]:
+                raise BadState("%s: duplicate item %s" % (iw, gid))
+            sku = it.get("sku")
+            if sku is not None and not isinstance(sku, str):
+                raise BadState("%s.sku must be a string or null" % iw)
+            if sku:
+                skus.add(sku)
+            levels = OrderedDict()
+            for lk, q in (it.get("levels") or {}).items():
+                lg, _ = _gid("Location", lk, iw + ".levels")
+                if lg not in shop["locs"]:
+                    raise BadState("%s.levels: unknown location %s" % (iw, lk))
+                levels[lg] = _int(q, "%s.levels[%s]" % (iw, lk))
+            committed = {}
+            for lk, q in (it.get("committed") or {}).items():
+                lg, _ = _gid("Location", lk, iw + ".committed")
+                if lg not in levels:
+                    raise BadState("%s.committed: item not stocked at %s" % (iw, lk))
+                committed[lg] = _int(q, "%s.committed[%s]" % (iw, lk))
+            created = it.get("created_at") or "2026-01-01T00:00:00Z"
+            vid = it.get("variant_id", n)
+            shop["items"][gid] = {
+                "id": gid, "num": n, "sku": sku, "tracked": bool(it.get("tracked", True)),
+                "levels": levels, "committed": committed, "createdAt": created,
+                "updatedAt": it.get("updated_at") or created,
+                "variant": {"id": "gid://shopify/ProductVariant/%d" % _int(vid, iw + ".variant_id"),
+                            "sku": sku, "title": str(it.get("title") or "Default Title"),
+                            "displayName": str(it.get("title") or sku or "Item %d" % n)},
+            }
+        shop["loc_list"] = sorted(shop["locs"].values(), key=lambda l: l["num"])
+        shop["item_list"] = sorted(shop["items"].values(), key=lambda i: i["num"])
+        st["shopify"][name] = shop
+    sites = obj.get("woocommerce") or obj.get("woo") or {}
+    if not isinstance(sites, dict):
+        raise BadState("state.woocommerce must be an object of sites")
+    for name, s in sites.items():
+        what = "woocommerce.%s" % name
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise BadState("%s: site names are [A-Za-z0-9._-]" % what)
+        if not isinstance(s, dict):
+            raise BadState("%s must be an object" % what)
+        keys = s.get("keys") or ([{"consumer_key": s.get("consumer_key"), "consumer_secret": s.get("consumer_secret"),
+                                   "permissions": s.get("permissions", "read_write")}]
+                                 if s.get("consumer_key") else [])
+        if not keys:
+            raise BadState("%s: needs consumer_key and consumer_secret" % what)
+        for k in keys:
+            if not (isinstance(k, dict) and isinstance(k.get("consumer_key"), str) and
+                    isinstance(k.get("consumer_secret"), str) and k["consumer_key"] and k["consumer_secret"]):
+                raise BadState("%s: each key needs consumer_key and consumer_secret" % what)
+            if k.get("permissions", "read_write") not in ("read", "write", "read_write"):
+                raise BadState("%s: permissions must be read, write or read_write" % what)
+        site = {"name": name, "keys": [dict(k, permissions=k.get("permissions", "read_write")) for k in keys],
+                "manage_stock": bool(s.get("manage_stock", True)), "products": OrderedDict(), "index": {}}
+        for j, p in enumerate(s.get("products") or []):
+            pw = "%s.products[%d]" % (what, j)
+            prod = _woo_obj(p, pw, None)
+            if prod["id"] in site["index"]:
+                raise BadState("%s: duplicate id %d" % (pw, prod["id"]))
+            site["products"][prod["id"]] = prod
+            site["index"][prod["id"]] = (prod, None)
+            for k, v in enumerate(p.get("variations") or []):
+                vw = "%s.variations[%d]" % (pw, k)
+                if prod["type"] != "variable":
+                    raise BadState("%s: only variable products have variations" % vw)
+                var = _woo_obj(v, vw, prod)
+                if var["id"] in site["index"]:
+                    raise BadState("%s: duplicate id %d" % (vw, var["id"]))
+                prod["variations"].append(var)
+                site["index"][var["id"]] = (var, prod)
+        st["woocommerce"][name] = site
+    return st
+
+
+def _woo_obj(p, what, parent):
+    if not isinstance(p, dict):
+        raise BadState(what + " must be an object")
+    pid = _int(p.get("id"), what + ".id")
+    if pid <= 0:
+        raise BadState(what + ".id must be positive")
+    typ = "variation" if parent is not None else p.get("type", "simple")
+    if typ not in ("simple", "variable", "grouped", "external", "variation"):
+        raise BadState("%s.type must be simple, variable, grouped or external" % what)
+    ms = p.get("manage_stock", True if typ in ("simple", "variation") else False)
+    if not isinstance(ms, bool):
+        raise BadState("%s.manage_stock must be true or false" % what)
+    qty = _int(p.get("stock_quantity"), what + ".stock_quantity", allow_none=True)
+    if ms and qty is None:
+        qty = 0
+    if not ms:
+        qty = None
+    sku = p.get("sku", "")
+    if sku is None:
+        sku = ""
+    if not isinstance(sku, str):
+        raise BadState(what + ".sku must be a string")
+    created = p.get("date_created") or "2026-01-01T00:00:00"
+    o = {"id": pid, "type": typ, "sku": sku,
+         "name": str(p.get("name") or (sku or "Product %d" % pid)),
+         "status": p.get("status", "publish"), "manage_stock": ms, "stock_quantity": qty,
+         "stock_status": p.get("stock_status", "instock"), "backorders": p.get("backorders", "no"),
+         "regular_price": str(p.get("regular_price", "")), "date_created": created,
+         "date_modified": p.get("date_modified") or created, "menu_order": _int(p.get("menu_order", 0), what)}
+    if o["stock_status"] not in ("instock", "outofstock", "onbackorder"):
+        raise BadState(what + ".stock_status must be instock, outofstock or onbackorder")
+    if o["backorders"] not in ("no", "notify", "yes"):
+        raise BadState(what + ".backorders must be no, notify or yes")
+    if parent is None:
+        o["variations"] = []
+    if typ == "variation":
+        o["attributes"] = p.get("attributes") or []
+    return o
+
+
+def dump_state(st):
+    """The internal model back in the state-file shape (round-trips through load_state)."""
+    out = {"shopify": OrderedDict(), "woocommerce": OrderedDict()}
+    for name, sh in st["shopify"].items():
+        d = OrderedDict()
+        d["tokens"] = list(sh["tokens"])
+        if sh["bucket"]:
+            d["bucket"] = dict(sh["bucket"])
+        d["locations"] = [{"id": l["id"], "name": l["name"], "active": l["isActive"]} for l in sh["loc_list"]]
+        items = []
+        for it in sh["item_list"]:
+            e = OrderedDict([("id", it["id"]), ("sku", it["sku"]), ("levels", dict(it["levels"]))])
+            if it["committed"]:
+                e["committed"] = dict(it["committed"])
+            if not it["tracked"]:
+                e["tracked"] = False
+            e["variant_id"] = int(it["variant"]["id"].rsplit("/", 1)[1])
+            e["title"] = it["variant"]["title"]
+            e["created_at"] = it["createdAt"]
+            e["updated_at"] = it["updatedAt"]
+            items.append(e)
+        d["items"] = items
+        out["shopify"][name] = d
+    for name, site in st["woocommerce"].items():
+        d = OrderedDict()
+        d["keys"] = [dict(k) for k in site["keys"]]
+        d["manage_stock"] = site["manage_stock"]
+        prods = []
+        for p in site["products"].values():
+            e = _woo_dump_obj(p)
+            if p["type"] == "variable":
+                e["variations"] = [_woo_dump_obj(v) for v in p["variations"]]
+            prods.append(e)
+        d["products"] = prods
+        out["woocommerce"][name] = d
+    return out
+
+
+def _woo_dump_obj(p):
+    e = OrderedDict()
+    for k in ("id", "type", "sku", "name", "status", "manage_stock", "stock_quantity", "stock_status",
+              "backorders", "regular_price", "date_created", "date_modified", "menu_order"):
+        if k == "type" and p["type"] == "variation":
+            continue
+        e[k] = p[k]
+    if p["type"] == "variation" and p.get("attributes"):
+        e["attributes"] = p["attributes"]
+    return e
+
+
+def sample_state(n, seed):
+    """A deterministic sample: Shopify shop "demo" and WooCommerce site "demo", n items each."""
+    rng = random.Random("invkit-sim-sample-%s" % seed)
+    qtys = [0, 0, 1, 2, 3, 5, 8, 10, 12, 20, 35, 50]
+    items = []
+    for i in range(1, n + 1):
+        levels = {"1": rng.choice(qtys)}
+        if i % 5:
+            levels["2"] = rng.choice(qtys)
+        items.append({"id": 1000 + i, "sku": "SKU-%05d" % i, "levels": levels, "title": "Item %d" % i,
+                      "created_at": "2026-01-01T00:%02d:%02dZ" % ((i // 60) % 60, i % 60)})
+    shop = {"token": "shpat_sim_demo", "locations": [{"id": 1, "name": "Main warehouse"},
+                                                     {"id": 2, "name": "Shop floor"}], "items": items}
+    prods = []
+    pid = 100
+    for i in range(1, n + 1):
+        sku = "WOO-%05d" % i
+        if i % 5 == 0:
+            parent = {"id": pid, "type": "variable", "sku": sku, "name": "Variable %d" % i,
+                      "manage_stock": False, "variations": []}
+            pid += 1
+            for size in ("S", "M", "L"):
+                parent["variations"].append({"id": pid, "sku": "%s-%s" % (sku, size), "manage_stock": True,
+                                             "stock_quantity": rng.choice(qtys),
+                                             "attributes": [{"id": 0, "name": "Size", "option": size}]})
+                pid += 1
+            prods.append(parent)
+        elif i % 7 == 0:
+            prods.append({"id": pid, "type": "simple", "sku": sku, "name": "Unmanaged %d" % i,
+                          "manage_stock": False})
+            pid += 1
+        else:
+            prods.append({"id": pid, "type": "simple", "sku": sku, "name": "Simple %d" % i,
+                          "manage_stock": True, "stock_quantity": rng.choice(qtys)})
+            pid += 1
+    site = {"consumer_key": "ck_sim_demo", "consumer_secret": "cs_sim_demo", "products": prods}
+    return {"shopify": {"demo": shop}, "woocommerce": {"demo": site}}
+
+
+# --------------------------------------------------------------------------
+# Shopify cost bucket
+# --------------------------------------------------------------------------
+# Source: https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits
+# (leaky bucket per app+store; 100 points/s Standard, 200 Advanced, 1000 Plus, 2000
+# Enterprise; every response carries extensions.cost {requestedQueryCost, actualQueryCost,
+# throttleStatus {maximumAvailable, currentlyAvailable, restoreRate}}).  The default bucket
+# size 2000 (20 s of restore) is UNVERIFIED.  Throttled answer shape: errors[{message:
+# "Throttled", extensions:{code:"THROTTLED", documentation}}] with cost and actualQueryCost
+# null, as recorded in public example responses; HTTP 200 vs 429 is UNVERIFIED (knob).
+
+class Bucket:
+    def __init__(self, size, rate):
+        self.size = float(size)
+        self.rate = float(rate)
+        self.avail = float(size)
+        self.t = time.monotonic()
+
+    def refill(self):
+        now = time.monotonic()
+        self.avail = min(self.size, self.avail + (now - self.t) * self.rate)
+        self.t = now
+
+    def take(self, cost):
+        self.refill()
+        if self.avail < cost:
+            return False
+        self.avail -= cost
+        return True
+
+    def refund(self, n):
+        self.refill()
+        self.avail = min(self.size, self.avail + n)
+
+    def status(self):
+        self.refill()
+        return OrderedDict([("maximumAvailable", float(self.size)),
+                            ("currentlyAvailable", int(self.avail)),
+                            ("restoreRate", float(self.rate))])
+
+    def wait_for(self, cost):
+        self.refill()
+        if self.rate <= 0:
+            return 3600
+        return max(0.0, (cost - self.avail) / self.rate)
