@@ -112,6 +112,16 @@ utf8_valid(const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
+		/* eight ASCII bytes at a time */
+		while (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, p + i, sizeof w);
+			if (w & UINT64_C(0x8080808080808080))
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
 		if (p[i] < 0x80) {
 			i++;
 			continue;
@@ -330,13 +340,10 @@ scan_value(struct scan *s, int depth, unsigned char *type)
 }
 
 void
-fieldvec_push(struct fieldvec *fv, const struct field *f)
+fieldvec_grow(struct fieldvec *fv)
 {
-	if (fv->n == fv->cap) {
-		fv->cap = fv->cap ? fv->cap * 2 : 16;
-		fv->v = xrealloc(fv->v, fv->cap * sizeof *fv->v);
-	}
-	fv->v[fv->n++] = *f;
+	fv->cap = fv->cap ? fv->cap * 2 : 16;
+	fv->v = xrealloc(fv->v, fv->cap * sizeof *fv->v);
 }
 
 void

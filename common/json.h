@@ -70,7 +70,14 @@ void json_quote(struct buf *out, const char *s, size_t n);
 /* True when s[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 int utf8_valid(const char *s, size_t n);
 
-void fieldvec_push(struct fieldvec *fv, const struct field *f);
+void fieldvec_grow(struct fieldvec *fv);
+static inline void
+fieldvec_push(struct fieldvec *fv, const struct field *f)
+{
+	if (fv->n == fv->cap)
+		fieldvec_grow(fv);
+	fv->v[fv->n++] = *f;
+}
 void fieldvec_release(struct fieldvec *fv);
 
 #endif

@@ -23,12 +23,18 @@ const char *const known_names[K_COUNT] = {
 	"error", "at", "run", "from_ts",
 };
 
+static unsigned char known_len[K_COUNT];
+
 int
 known_id(const char *name, size_t len)
 {
-	/* switch on length first: most names are rejected by one compare */
+	if (!known_len[0])
+		for (int k = 0; k < K_COUNT; k++)
+			known_len[k] = (unsigned char)strlen(known_names[k]);
+	if (len == 0 || len > 8)
+		return -1;
 	for (int k = 0; k < K_COUNT; k++)
-		if (known_names[k][0] == name[0] && strlen(known_names[k]) == len &&
+		if (known_len[k] == len && known_names[k][0] == name[0] &&
 		    memcmp(known_names[k], name, len) == 0)
 			return k;
 	return -1;
@@ -52,8 +58,9 @@ struct reader {
 	int csv_inited;
 	struct fieldvec hdr;
 	struct buf hdrbuf;
-	struct buf cells;	/* cell texts of the current record, back to back */
-	size_t *cellend;	/* end offset of each cell in cells */
+	struct buf cells;	/* cell texts unquoted by libcsv, back to back */
+	const char *cellbase;	/* the line (fast path) or cells.s */
+	struct cell { size_t off, n; } *cell;	/* each cell: offset from cellbase */
 	size_t ncells, cellcap;
 	int recdone;
 	struct buf rectext;	/* raw text of a record read through libcsv */
@@ -139,7 +146,7 @@ reader_free(struct reader *r)
 	buf_release(&r->hdrbuf);
 	buf_release(&r->cells);
 	buf_release(&r->rectext);
-	free(r->cellend);
+	free(r->cell);
 	free(r);
 }
 
@@ -337,15 +344,23 @@ next_ndjson(struct reader *r, struct record **out)
 
 /* ---- CSV ---- */
 
-static void
-cell_add(struct reader *r, const char *s, size_t n)
+static inline void
+cell_span_add(struct reader *r, size_t off, size_t n)
 {
 	if (r->ncells == r->cellcap) {
 		r->cellcap = r->cellcap ? r->cellcap * 2 : 32;
-		r->cellend = xrealloc(r->cellend, r->cellcap * sizeof *r->cellend);
+		r->cell = xrealloc(r->cell, r->cellcap * sizeof *r->cell);
 	}
+	r->cell[r->ncells].off = off;
+	r->cell[r->ncells++].n = n;
+}
+
+/* A cell libcsv unquoted: copied, since libcsv reuses its buffer. */
+static void
+cell_add(struct reader *r, const char *s, size_t n)
+{
+	cell_span_add(r, r->cells.len, n);
 	buf_add(&r->cells, s, n);
-	r->cellend[r->ncells++] = r->cells.len;
 }
 
 static void
@@ -428,15 +443,16 @@ csv_record(struct reader *r, struct record *rec)
 		return -1;
 	}
 	if (!memchr(p, '"', n)) {
-		/* fast path: no quoting, split on the delimiter */
+		/* fast path: no quoting, split on the delimiter, no copy */
 		const char *e = p + n, *c = p;
+		r->cellbase = p;
 		for (;;) {
 			const char *d = memchr(c, r->delim, (size_t)(e - c));
 			if (!d) {
-				cell_add(r, c, (size_t)(e - c));
+				cell_span_add(r, (size_t)(c - p), (size_t)(e - c));
 				break;
 			}
-			cell_add(r, c, (size_t)(d - c));
+			cell_span_add(r, (size_t)(c - p), (size_t)(d - c));
 			c = d + 1;
 		}
 		return 1;
@@ -480,15 +496,15 @@ csv_record(struct reader *r, struct record *rec)
 	}
 	rec->text = r->rectext.s;
 	rec->textlen = r->rectext.len;
+	r->cellbase = r->cells.s;
 	return 1;
 }
 
 static void
 cell_span(struct reader *r, size_t i, const char **s, size_t *n)
 {
-	size_t b = i ? r->cellend[i - 1] : 0;
-	*s = r->cells.s + b;
-	*n = r->cellend[i] - b;
+	*s = r->cellbase + r->cell[i].off;
+	*n = r->cell[i].n;
 	if (r->flags & RD_TRIM)
 		trim(s, n);
 }

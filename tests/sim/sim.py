@@ -2044,3 +2044,679 @@ class Bucket:
         if self.rate <= 0:
             return 3600
         return max(0.0, (cost - self.avail) / self.rate)
+
+
+# --------------------------------------------------------------------------
+# The simulator: state, knobs, logs, faults, sales, platform semantics
+# --------------------------------------------------------------------------
+
+DEFAULT_CONFIG = OrderedDict([
+    ("bucket_size", 2000.0),       # Shopify maximumAvailable (UNVERIFIED default, see Bucket)
+    ("restore_rate", 100.0),       # Shopify Standard plan: 100 points/s (documented)
+    ("scale", 1.0),                # multiplies restore_rate so tests run fast
+    ("max_query_cost", 1000),      # single-query maximum (UNVERIFIED, commonly documented as 1000)
+    ("throttle_status", 200),      # HTTP status of a THROTTLED answer: 200 or 429
+    ("stale_mode", "call"),        # CHANGE_FROM_QUANTITY_STALE fails the whole "call" or one "entry"
+    ("idempotency_ttl", 86400.0),  # seconds an idempotency key is remembered (UNVERIFIED window)
+    ("woo_batch_limit", 100),      # woocommerce_rest_batch_items_limit filter default (documented)
+    ("woo_per_page_max", 100),     # WordPress REST per_page maximum (documented)
+])
+
+FAULT_KINDS = ("429", "500", "502", "503", "slow", "drop", "lost_answer", "fail_key")
+RULE_KEYS = {"kind", "next", "skip", "every", "probability", "phase", "ms", "retry_after", "rst", "match",
+             "body", "content_type"}
+MATCH_KEYS = {"platform", "shop", "method", "path", "op", "write"}
+
+
+class SimError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _num(v, what, lo=None, hi=None, integer=False):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise SimError(400, "%s must be a number" % what)
+    if integer and not float(v).is_integer():
+        raise SimError(400, "%s must be an integer" % what)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise SimError(400, "%s must be between %s and %s" % (what, lo, hi))
+    return int(v) if integer else float(v)
+
+
+def normalize_rule(r):
+    if not isinstance(r, dict):
+        raise SimError(400, "a fault rule must be an object")
+    bad = set(r) - RULE_KEYS
+    if bad:
+        raise SimError(400, "unknown fault rule key(s): %s" % ", ".join(sorted(bad)))
+    kind = str(r.get("kind", ""))
+    if kind not in FAULT_KINDS:
+        raise SimError(400, "fault kind must be one of %s" % ", ".join(FAULT_KINDS))
+    out = {"kind": kind, "next": None, "skip": 0, "every": None, "probability": None,
+           "phase": "after" if kind == "lost_answer" else "before", "ms": 0, "retry_after": None,
+           "rst": False, "match": {}, "body": None, "content_type": None, "seen": 0, "fired": 0}
+    if r.get("next") is not None:
+        out["next"] = _num(r["next"], "next", 1, 10 ** 9, True)
+    if r.get("skip") is not None:
+        out["skip"] = _num(r["skip"], "skip", 0, 10 ** 9, True)
+    if r.get("every") is not None:
+        out["every"] = _num(r["every"], "every", 1, 10 ** 9, True)
+    if r.get("probability") is not None:
+        out["probability"] = _num(r["probability"], "probability", 0, 1)
+    if r.get("phase") is not None:
+        if r["phase"] not in ("before", "after"):
+            raise SimError(400, "phase must be before or after")
+        if kind in ("lost_answer", "fail_key") and r["phase"] != out["phase"]:
+            raise SimError(400, "%s has a fixed phase" % kind)
+        out["phase"] = r["phase"]
+    if kind == "slow":
+        out["ms"] = _num(r.get("ms", 1000), "ms", 0, 600000, True)
+    if r.get("retry_after") is not None:
+        out["retry_after"] = _num(r["retry_after"], "retry_after", 0, 86400, True)
+    elif kind == "429":
+        out["retry_after"] = 1
+    out["rst"] = bool(r.get("rst", False))
+    m = r.get("match") or {}
+    if not isinstance(m, dict) or set(m) - MATCH_KEYS:
+        raise SimError(400, "match keys: %s" % ", ".join(sorted(MATCH_KEYS)))
+    if "platform" in m and m["platform"] == "woocommerce":
+        m = dict(m, platform="woo")
+    if "platform" in m and m["platform"] not in ("shopify", "woo"):
+        raise SimError(400, "match.platform must be shopify or woo")
+    out["match"] = dict(m)
+    if r.get("body") is not None:
+        out["body"] = r["body"] if isinstance(r["body"], str) else json.dumps(r["body"])
+        out["content_type"] = r.get("content_type") or ("application/json" if not isinstance(r["body"], str)
+                                                        else "text/plain")
+    return out
+
+
+def normalize_sales(s):
+    if s is None:
+        return None
+    if not isinstance(s, dict):
+        raise SimError(400, "sales must be an object or null")
+    bad = set(s) - {"every", "probability", "qty", "platform", "shop", "max", "allow_negative"}
+    if bad:
+        raise SimError(400, "unknown sales key(s): %s" % ", ".join(sorted(bad)))
+    out = {"every": None, "probability": None, "qty": 1, "platform": None, "shop": None, "max": None,
+           "allow_negative": bool(s.get("allow_negative", False)), "made": 0, "seen": 0}
+    if s.get("every") is not None:
+        out["every"] = _num(s["every"], "sales.every", 1, 10 ** 9, True)
+    if s.get("probability") is not None:
+        out["probability"] = _num(s["probability"], "sales.probability", 0, 1)
+    if out["every"] is None and out["probability"] is None:
+        raise SimError(400, "sales needs every or probability")
+    out["qty"] = _num(s.get("qty", 1), "sales.qty", 1, 10 ** 6, True)
+    if s.get("max") is not None:
+        out["max"] = _num(s["max"], "sales.max", 0, 10 ** 9, True)
+    p = s.get("platform")
+    if p == "woocommerce":
+        p = "woo"
+    if p not in (None, "shopify", "woo"):
+        raise SimError(400, "sales.platform must be shopify or woo")
+    out["platform"] = p
+    out["shop"] = s.get("shop")
+    return out
+
+
+class Req:
+    """One platform API request as seen by the simulator."""
+
+    def __init__(self, method, path, query, headers, body, host):
+        self.method, self.path, self.query, self.headers, self.body, self.host = \
+            method, path, query, headers, body, host
+        self.rid = None
+        self.platform = None
+        self.shop = None
+        self.version = None
+        self.rest = None
+        self.route = None
+        self.ops = []
+        self.is_write = False
+        self.gql = None
+        self.gql_error = None
+        self.gql_body = None
+        self.idem_keys = []
+        self.inflight = []
+        self.notes = []
+        self.cost = None
+        self.replayed = False
+        self.sale = None
+
+
+class Sim:
+    def __init__(self, state, seed, config, verbose=False):
+        self.lock = threading.RLock()
+        self.seed = seed
+        self.verbose = verbose
+        self.base_config = OrderedDict(config)
+        self.initial = state
+        self.stop_event = threading.Event()
+        self.req_counter = 0
+        self.started = time.time()
+        self.reset()
+
+    # -- state & knobs -----------------------------------------------------------
+    def reset(self):
+        with self.lock:
+            self.state = copy.deepcopy(self.initial)
+            self.config = OrderedDict(self.base_config)
+            self.rng = random.Random(self.seed)
+            self.rules = []
+            self.sales = None
+            self.api_count = 0
+            self.log_seq = 0
+            self.requests = []
+            self.writes = []
+            self.idem = {}
+            self.inflight = set()
+            self.buckets = {}
+
+    def replace_state(self, st, initial=False):
+        with self.lock:
+            self.state = st
+            if initial:
+                self.initial = copy.deepcopy(st)
+            self.idem = {}
+            self.buckets = {}
+
+    def set_config(self, changes):
+        if not isinstance(changes, dict):
+            raise SimError(400, "config must be an object")
+        new = OrderedDict(self.config)
+        for k, v in changes.items():
+            if k not in DEFAULT_CONFIG:
+                raise SimError(400, "unknown config key %s (known: %s)" % (k, ", ".join(DEFAULT_CONFIG)))
+            if k == "stale_mode":
+                if v not in ("call", "entry"):
+                    raise SimError(400, "stale_mode must be call or entry")
+            elif k == "throttle_status":
+                if v not in (200, 429):
+                    raise SimError(400, "throttle_status must be 200 or 429")
+            elif k in ("max_query_cost", "woo_batch_limit", "woo_per_page_max"):
+                v = _num(v, k, 1, 10 ** 9, True)
+            else:
+                v = _num(v, k, 0.0001 if k == "scale" else 0, 10 ** 9)
+            new[k] = v
+        with self.lock:
+            self.config = new
+            self.buckets = {}
+        return self.config
+
+    def bucket(self, shop):
+        b = self.buckets.get(shop["name"])
+        if b is None:
+            over = shop.get("bucket") or {}
+            size = float(over.get("size", self.config["bucket_size"]))
+            rate = float(over.get("restore_rate", self.config["restore_rate"])) * float(self.config["scale"])
+            b = self.buckets[shop["name"]] = Bucket(size, rate)
+        return b
+
+    # -- logs --------------------------------------------------------------------
+    def _seq(self):
+        self.log_seq += 1
+        return self.log_seq
+
+    def log_write(self, **e):
+        d = OrderedDict([("seq", self._seq()), ("ts", now_iso())])
+        d.update(e)
+        self.writes.append(d)
+
+    def log_request(self, e):
+        with self.lock:
+            d = OrderedDict([("seq", self._seq()), ("ts", now_iso())])
+            d.update(e)
+            self.requests.append(d)
+
+    # -- per request: counting, random sales, fault selection ------------------------
+    def begin(self, req):
+        with self.lock:
+            self.req_counter += 1
+            req.rid = "sim-%06d" % self.req_counter
+            self.api_count += 1
+            s = self.sales
+            if s and (s["platform"] in (None, req.platform)) and (s["shop"] in (None, req.shop)):
+                s["seen"] += 1
+                fire = False
+                if s["every"] is not None:
+                    fire = s["seen"] % s["every"] == 0
+                if s["probability"] is not None:
+                    fire = self.rng.random() < s["probability"] if s["every"] is None else \
+                        fire and self.rng.random() < s["probability"]
+                if fire and (s["max"] is None or s["made"] < s["max"]):
+                    sale = self.random_sale(s, req.rid)
+                    if sale:
+                        s["made"] += 1
+                        req.sale = sale
+            return self.choose_fault(req)
+
+    def _matches(self, rule, req):
+        m = rule["match"]
+        if "platform" in m and m["platform"] != req.platform:
+            return False
+        if "shop" in m and m["shop"] != req.shop:
+            return False
+        if "method" in m and str(m["method"]).upper() != req.method:
+            return False
+        if "path" in m and str(m["path"]) not in req.path:
+            return False
+        if "op" in m and m["op"] not in req.ops:
+            return False
+        if "write" in m and bool(m["write"]) != req.is_write:
+            return False
+        if rule["kind"] == "fail_key" and not req.idem_keys:
+            return False
+        return True
+
+    def choose_fault(self, req):
+        for rule in self.rules:
+            if not self._matches(rule, req):
+                continue
+            if rule["next"] is not None and rule["fired"] >= rule["next"]:
+                continue
+            if rule["skip"] > 0:
+                rule["skip"] -= 1
+                continue
+            rule["seen"] += 1
+            if rule["every"] is not None and rule["seen"] % rule["every"] != 0:
+                continue
+            if rule["probability"] is not None and self.rng.random() >= rule["probability"]:
+                continue
+            rule["fired"] += 1
+            return dict(rule)
+        return None
+
+    def set_faults(self, body):
+        if isinstance(body, list):
+            body = {"rules": body}
+        if not isinstance(body, dict):
+            raise SimError(400, "faults body must be an object or a list of rules")
+        bad = set(body) - {"rules", "sales", "append", "seed", "config"}
+        if bad:
+            raise SimError(400, "unknown faults key(s): %s" % ", ".join(sorted(bad)))
+        rules = [normalize_rule(r) for r in (body.get("rules") or [])]
+        sales = normalize_sales(body["sales"]) if "sales" in body else _MISSING
+        if "seed" in body and not isinstance(body["seed"], (int, str)):
+            raise SimError(400, "seed must be an integer or a string")
+        if body.get("config") is not None:
+            self.set_config(body["config"])
+        with self.lock:
+            if "seed" in body:
+                self.rng = random.Random(body["seed"])
+            self.rules = (self.rules + rules) if body.get("append") else rules
+            if sales is not _MISSING:
+                self.sales = sales
+        return self.faults_view()
+
+    def faults_view(self):
+        with self.lock:
+            rules = []
+            for r in self.rules:
+                d = {k: v for k, v in r.items() if v is not None}
+                if r["next"] is not None:
+                    d["remaining"] = max(0, r["next"] - r["fired"])
+                rules.append(d)
+            return {"rules": rules, "sales": self.sales, "requests_seen": self.api_count}
+
+    # -- Shopify mutations ------------------------------------------------------------
+    # Idempotency. Source: https://shopify.dev/docs/api/usage/implementing-idempotency and
+    # https://shopify.dev/docs/api/usage/idempotent-requests : same key + same parameters ->
+    # the original result, without repeating the operation; same key + other parameters ->
+    # IDEMPOTENCY_KEY_PARAMETER_MISMATCH; in progress -> IDEMPOTENCY_CONCURRENT_REQUEST; an
+    # earlier attempt that failed -> IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED (enum descriptions
+    # in InventorySetQuantitiesUserErrorCode).  Keys are per shop here; the retention window
+    # is a knob (idempotency_ttl, UNVERIFIED).  A result that carried userErrors is replayed
+    # as it was (UNVERIFIED).
+    def sh_mutation(self, shop, fname, inp, key, req, strict):
+        store = self.idem.setdefault(shop["name"], {})
+        fp = json.dumps({"op": fname, "input": inp}, sort_keys=True)
+        if key:
+            ttl = float(self.config["idempotency_ttl"])
+            now = time.time()
+            for k in [k for k, r in store.items() if now - r["at"] > ttl]:
+                del store[k]
+            ik = (shop["name"], key)
+            if ik in self.inflight and ik not in req.inflight:
+                return {"inventoryAdjustmentGroup": None,
+                        "userErrors": [user_error("IDEMPOTENCY_CONCURRENT_REQUEST", None)]}
+            rec = store.get(key)
+            if rec is not None:
+                if rec["failed"]:
+                    return {"inventoryAdjustmentGroup": None,
+                            "userErrors": [user_error("IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED", None)]}
+                if rec["fp"] != fp:
+                    return {"inventoryAdjustmentGroup": None,
+                            "userErrors": [user_error("IDEMPOTENCY_KEY_PARAMETER_MISMATCH", None)]}
+                req.replayed = True
+                req.notes.append("idempotent replay of %s" % key)
+                return rec["result"]
+            self.inflight.add(ik)
+            req.inflight.append(ik)
+        if fname == "inventorySetQuantities":
+            result = self._sh_set(shop, inp, key, req, strict)
+        else:
+            result = self._sh_adjust(shop, inp, key, req)
+        if key:
+            store[key] = {"fp": fp, "result": result, "at": time.time(), "failed": False, "op": fname}
+        return result
+
+    def sh_fail_keys(self, shop_name, keys, req):
+        """fail_key fault: remember the keys as failed attempts (nothing applied)."""
+        store = self.idem.setdefault(shop_name, {})
+        for key in keys:
+            if key and key not in store:
+                store[key] = {"fp": None, "result": None, "at": time.time(), "failed": True, "op": None}
+                req.notes.append("idempotency key %s recorded as failed" % key)
+
+    def _group(self, shop, reason, ref, changes):
+        shop["adj_seq"] += 1
+        return {"id": "gid://shopify/InventoryAdjustmentGroup/%d" % (shop["shop_num"] * 1000000 + shop["adj_seq"]),
+                "createdAt": now_iso(), "reason": reason, "referenceDocumentUri": ref, "changes": changes}
+
+    def _sh_common(self, inp):
+        errors = []
+        if inp["reason"] not in SHOPIFY_REASONS:
+            errors.append(user_error("INVALID_REASON", ["input", "reason"]))
+        ref = inp.get("referenceDocumentUri")
+        if ref is not None and not _URI_RE.match(ref):
+            errors.append(user_error("INVALID_REFERENCE_DOCUMENT", ["input", "referenceDocumentUri"]))
+        return errors
+
+    def _sh_apply(self, shop, item, loc, name, new_named, kind, key, req, reason, ref, delta_in=None):
+        """Write one level; returns the InventoryChange entries."""
+        lid = loc["id"]
+        committed = item["committed"].get(lid, 0)
+        before_av = item["levels"][lid]
+        if name == "available":
+            new_av = new_named
+            before_named = before_av
+        else:
+            new_av = new_named - committed
+            before_named = before_av + committed
+        delta = new_av - before_av
+        item["levels"][lid] = new_av
+        item["updatedAt"] = now_iso()
+        self.log_write(kind=kind, platform="shopify", shop=shop["name"], item=item["id"], sku=item["sku"],
+                       location=lid, name=name, before=before_named, after=new_named, delta=delta,
+                       idempotency_key=key, request_id=req.rid, reason=reason, reference=ref)
+        if delta == 0:
+            return []
+        # Setting or adjusting "available" also moves "on_hand" (and vice versa); Shopify lists
+        # both in inventoryAdjustmentGroup.changes (docs example responses).  Zero-delta entries
+        # being omitted is UNVERIFIED.
+        return [{"name": "available", "delta": delta, "quantityAfterChange": new_av, "ledgerDocumentUri": None,
+                 "item": item, "location": loc},
+                {"name": "on_hand", "delta": delta, "quantityAfterChange": new_av + committed,
+                 "ledgerDocumentUri": None, "item": item, "location": loc}]
+
+    def _sh_set(self, shop, inp, key, req, strict):
+        # Source: https://shopify.dev/docs/api/admin-graphql/latest/mutations/inventorySetQuantities
+        name = inp["name"]
+        errors = self._sh_common(inp)
+        if name not in ("available", "on_hand"):
+            errors.insert(0, user_error("INVALID_NAME", ["input", "name"]))
+        if errors:
+            return {"inventoryAdjustmentGroup": None, "userErrors": errors}
+        plan, seen = [], set()
+        for i, q in enumerate(inp["quantities"]):
+            p = ["input", "quantities", str(i)]
+            item = shop["items"].get(q["inventoryItemId"])
+            loc = shop["locs"].get(q["locationId"])
+            if item is None:
+                errors.append(user_error("INVALID_INVENTORY_ITEM", p + ["inventoryItemId"]))
+                continue
+            if loc is None:
+                errors.append(user_error("INVALID_LOCATION", p + ["locationId"]))
+                continue
+            if loc["id"] not in item["levels"]:
+                errors.append(user_error("ITEM_NOT_STOCKED_AT_LOCATION", p + ["locationId"]))
+                continue
+            if (item["id"], loc["id"]) in seen:
+                errors.append(user_error("NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR", p))
+                continue
+            seen.add((item["id"], loc["id"]))
+            qty = q["quantity"]
+            if qty > SET_MAX:
+                errors.append(user_error("INVALID_QUANTITY_TOO_HIGH", p + ["quantity"],
+                                         "The quantity can't be higher than 1,000,000,000."))
+                continue
+            if qty < -SET_MAX:
+                errors.append(user_error("INVALID_QUANTITY_TOO_LOW", p + ["quantity"],
+                                         "The quantity can't be lower than -1,000,000,000."))
+                continue
+            if name == "on_hand" and qty < 0:
+                errors.append(user_error("INVALID_QUANTITY_NEGATIVE", p + ["quantity"]))
+                continue
+            current = sh_quantity(item, loc["id"], name)
+            # Compare-and-set.  Source: InventoryQuantityInput.changeFromQuantity ("Explicitly passing
+            # in null ... opts out of the quantity comparison check") and the 2026-04 rule that it
+            # must be present; before 2026-04 compareQuantity/ignoreCompareQuantity applied.
+            # Source: https://shopify.dev/docs/api/admin-graphql/latest/input-objects/InventoryQuantityInput
+            # The error code for an omitted changeFromQuantity is UNVERIFIED (COMPARE_QUANTITY_REQUIRED).
+            if "changeFromQuantity" in q:
+                expect, code, fld = q["changeFromQuantity"], "CHANGE_FROM_QUANTITY_STALE", "changeFromQuantity"
+            elif strict:
+                errors.append(user_error("COMPARE_QUANTITY_REQUIRED", p + ["changeFromQuantity"],
+                                         "changeFromQuantity must be given for each quantity (null opts out "
+                                         "of the check)."))
+                continue
+            elif inp.get("ignoreCompareQuantity"):
+                expect, code, fld = None, None, None
+            elif q.get("compareQuantity") is not None:
+                expect, code, fld = q["compareQuantity"], "COMPARE_QUANTITY_STALE", "compareQuantity"
+            else:
+                errors.append(user_error("COMPARE_QUANTITY_REQUIRED", p + ["compareQuantity"]))
+                continue
+            if expect is not None and expect != current:
+                errors.append(user_error(code, p + [fld]))
+                continue
+            plan.append((item, loc, qty))
+        # Whether one stale entry fails the whole call is UNVERIFIED: knob stale_mode
+        # ("call": any userError -> nothing applied; "entry": the valid entries apply).
+        if errors and self.config["stale_mode"] == "call":
+            return {"inventoryAdjustmentGroup": None, "userErrors": errors}
+        if not plan and errors:
+            return {"inventoryAdjustmentGroup": None, "userErrors": errors}
+        changes = []
+        for item, loc, qty in plan:
+            changes.extend(self._sh_apply(shop, item, loc, name, qty, "set", key, req, inp["reason"],
+                                          inp.get("referenceDocumentUri")))
+        return {"inventoryAdjustmentGroup": self._group(shop, inp["reason"], inp.get("referenceDocumentUri"),
+                                                        changes), "userErrors": errors}
+
+    def _sh_adjust(self, shop, inp, key, req):
+        # Source: https://shopify.dev/docs/api/admin-graphql/latest/mutations/inventoryAdjustQuantities
+        name = inp["name"]
+        errors = self._sh_common(inp)
+        if name not in QUANTITY_NAMES:
+            errors.insert(0, user_error("INVALID_QUANTITY_NAME", ["input", "name"]))
+        elif name not in ("available", "on_hand"):
+            errors.insert(0, user_error("INVALID_QUANTITY_NAME", ["input", "name"],
+                                        "The simulator only models the available and on_hand quantities."))
+        if errors:
+            return {"inventoryAdjustmentGroup": None, "userErrors": errors}
+        plan = []
+        pending = {}
+        for i, c in enumerate(inp["changes"]):
+            p = ["input", "changes", str(i)]
+            item = shop["items"].get(c["inventoryItemId"])
+            loc = shop["locs"].get(c["locationId"])
+            if item is None:
+                errors.append(user_error("INVALID_INVENTORY_ITEM", p + ["inventoryItemId"]))
+                continue
+            if loc is None:
+                errors.append(user_error("INVALID_LOCATION", p + ["locationId"]))
+                continue
+            if loc["id"] not in item["levels"]:
+                errors.append(user_error("ITEM_NOT_STOCKED_AT_LOCATION", p + ["locationId"]))
+                continue
+            ledger = c.get("ledgerDocumentUri")
+            # Source: InventoryChangeInput.ledgerDocumentUri: "required for all quantity names
+            # except available ... isn't supported for use with an available quantity name."
+            if name == "available" and ledger is not None:
+                errors.append(user_error("INVALID_AVAILABLE_DOCUMENT", p + ["ledgerDocumentUri"]))
+                continue
+            if name != "available":
+                if ledger is None:
+                    errors.append(user_error("INVALID_QUANTITY_DOCUMENT", p + ["ledgerDocumentUri"]))
+                    continue
+                if ledger.startswith("gid://shopify/") or not _URI_RE.match(ledger):
+                    errors.append(user_error("INVALID_LEDGER_DOCUMENT", p + ["ledgerDocumentUri"]))
+                    continue
+            pk = (item["id"], loc["id"])
+            current = pending.get(pk, sh_quantity(item, loc["id"], name))
+            cfq = c.get("changeFromQuantity")
+            if cfq is not None and cfq != current:
+                errors.append(user_error("CHANGE_FROM_QUANTITY_STALE", p + ["changeFromQuantity"],
+                                         "The changeFromQuantity argument no longer matches the persisted quantity."))
+                continue
+            new = current + c["delta"]
+            if new > ADJUST_MAX:
+                errors.append(user_error("INVALID_QUANTITY_TOO_HIGH", p + ["delta"],
+                                         "The quantity can't be higher than 2,000,000,000."))
+                continue
+            if new < -ADJUST_MAX:
+                errors.append(user_error("INVALID_QUANTITY_TOO_LOW", p + ["delta"],
+                                         "The quantity can't be lower than -2,000,000,000."))
+                continue
+            pending[pk] = new
+            plan.append((item, loc, c["delta"], ledger))
+        if errors and self.config["stale_mode"] == "call":
+            return {"inventoryAdjustmentGroup": None, "userErrors": errors}
+        if not plan and errors:
+            return {"inventoryAdjustmentGroup": None, "userErrors": errors}
+        changes = []
+        for item, loc, delta, ledger in plan:
+            cur = sh_quantity(item, loc["id"], name)
+            ch = self._sh_apply(shop, item, loc, name, cur + delta, "adjust", key, req, inp["reason"],
+                                inp.get("referenceDocumentUri"))
+            for e in ch:
+                if e["name"] == name and name != "available":
+                    e["ledgerDocumentUri"] = ledger
+            changes.extend(ch)
+        return {"inventoryAdjustmentGroup": self._group(shop, inp["reason"], inp.get("referenceDocumentUri"),
+                                                        changes), "userErrors": errors}
+
+    # -- sales ---------------------------------------------------------------------------
+    def _sale_candidates(self, platform, shop_name, qty, allow_negative):
+        out = []
+        if platform in (None, "shopify"):
+            for sname, sh in self.state["shopify"].items():
+                if shop_name not in (None, sname):
+                    continue
+                for it in sh["item_list"]:
+                    for lid, q in it["levels"].items():
+                        if q >= qty or (allow_negative and q > 0):
+                            out.append(("shopify", sname, it["id"], lid))
+        if platform in (None, "woo"):
+            for sname, site in self.state["woocommerce"].items():
+                if shop_name not in (None, sname) or not site["manage_stock"]:
+                    continue
+                for oid in sorted(site["index"]):
+                    o, parent = site["index"][oid]
+                    if o["type"] in ("grouped", "external") or not o["manage_stock"]:
+                        continue
+                    q = o["stock_quantity"] or 0
+                    if q >= qty or (allow_negative and q > 0):
+                        out.append(("woo", sname, oid, ""))
+        return out
+
+    def random_sale(self, cfg, rid):
+        cands = self._sale_candidates(cfg["platform"], cfg["shop"], cfg["qty"], cfg["allow_negative"])
+        if not cands:
+            return None
+        platform, shop, item, loc = self.rng.choice(cands)
+        try:
+            return self.sale(platform, shop, item=item, location=loc or None, qty=cfg["qty"],
+                             allow_negative=cfg["allow_negative"], request_id=rid, source="random")
+        except SimError:
+            return None
+
+    def sale(self, platform, shop, sku=None, item=None, location=None, qty=1, allow_negative=False,
+             request_id=None, source="control"):
+        """Decrement stock as an order would.  Raises SimError."""
+        with self.lock:
+            if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
+                raise SimError(400, "qty must be a positive integer")
+            if platform is None:
+                inshop = shop in self.state["shopify"]
+                inwoo = shop in self.state["woocommerce"]
+                if inshop and inwoo:
+                    raise SimError(400, "shop %s exists on both platforms: give \"platform\"" % shop)
+                platform = "shopify" if inshop else "woo" if inwoo else None
+            if platform == "woocommerce":
+                platform = "woo"
+            if platform == "shopify":
+                sh = self.state["shopify"].get(shop)
+                if sh is None:
+                    raise SimError(404, "no Shopify shop %s" % shop)
+                it = None
+                if item is not None:
+                    try:
+                        it = sh["items"].get(_gid("InventoryItem", item, "item")[0])
+                    except BadState:
+                        it = None
+                elif sku is not None:
+                    it = next((x for x in sh["item_list"] if x["sku"] == sku), None)
+                if it is None:
+                    raise SimError(404, "no such item in shop %s" % shop)
+                if location is not None:
+                    try:
+                        lid = _gid("Location", location, "location")[0]
+                    except BadState:
+                        raise SimError(404, "bad location %r" % (location,))
+                    if lid not in it["levels"]:
+                        raise SimError(409, "item not stocked at %s" % lid)
+                else:
+                    lids = sorted(it["levels"], key=lambda l: (-it["levels"][l], sh["locs"][l]["num"]))
+                    if not lids:
+                        raise SimError(409, "item is not stocked anywhere")
+                    lid = lids[0]
+                before = it["levels"][lid]
+                if before < qty and not allow_negative:
+                    raise SimError(409, "insufficient stock: %d available" % before)
+                it["levels"][lid] = before - qty
+                it["updatedAt"] = now_iso()
+                rec = OrderedDict([("platform", "shopify"), ("shop", shop), ("item", it["id"]), ("sku", it["sku"]),
+                                   ("location", lid), ("before", before), ("after", before - qty), ("delta", -qty)])
+            elif platform == "woo":
+                site = self.state["woocommerce"].get(shop)
+                if site is None:
+                    raise SimError(404, "no WooCommerce site %s" % shop)
+                o = parent = None
+                if item is not None:
+                    try:
+                        o, parent = site["index"].get(int(item), (None, None))
+                    except (TypeError, ValueError):
+                        o = None
+                elif sku is not None:
+                    for oid in sorted(site["index"]):
+                        if site["index"][oid][0]["sku"] == sku:
+                            o, parent = site["index"][oid]
+                            break
+                if o is None:
+                    raise SimError(404, "no such product or variation in site %s" % shop)
+                target = o
+                if o["type"] == "variation" and not o["manage_stock"] and parent["manage_stock"]:
+                    target = parent
+                if not site["manage_stock"] or not target["manage_stock"] or target["type"] in ("grouped", "external"):
+                    raise SimError(409, "stock is not managed for %d" % o["id"])
+                before = target["stock_quantity"] or 0
+                if before < qty and not allow_negative:
+                    raise SimError(409, "insufficient stock: %d in stock" % before)
+                target["stock_quantity"] = before - qty
+                target["date_modified"] = woo_now()
+                rec = OrderedDict([("platform", "woo"), ("shop", shop), ("item", target["id"]),
+                                   ("sku", target["sku"]), ("location", ""), ("before", before),
+                                   ("after", before - qty), ("delta", -qty)])
+            else:
+                raise SimError(404, "no shop %s" % shop)
+            self.log_write(kind="sale", source=source, request_id=request_id, **rec)
+            return rec
+
+
+def woo_now():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
