@@ -152,10 +152,34 @@ keytab_find(const struct keytab *t, const void *s, size_t n)
 	return found ? deref(t, (uint32_t)t->slots[i]) + HDR : NULL;
 }
 
+uint32_t
+keytab_hash(const void *s, size_t n)
+{
+	return hash(s, n);
+}
+
+void
+keytab_prefetch(const struct keytab *t, uint32_t h, int stage)
+{
+	size_t i = home(t->nslots, h);
+	if (stage == 0) {
+		__builtin_prefetch(&t->slots[i]);
+		return;
+	}
+	for (int k = 0; k < 4 && t->slots[i]; k++, i = i + 1 == t->nslots ? 0 : i + 1)
+		if ((uint32_t)(t->slots[i] >> 32) == h)
+			__builtin_prefetch(deref(t, (uint32_t)t->slots[i]));
+}
+
 void *
 keytab_intern(struct keytab *t, const void *s, size_t n, int *isnew)
 {
-	uint32_t h = hash(s, n);
+	return keytab_intern_h(t, s, n, hash(s, n), isnew);
+}
+
+void *
+keytab_intern_h(struct keytab *t, const void *s, size_t n, uint32_t h, int *isnew)
+{
 	int found;
 	size_t i = probe(t, s, n, h, &found);
 	char *r;

@@ -39,6 +39,14 @@ void keytab_release(struct keytab *t);
 void *keytab_intern(struct keytab *t, const void *s, size_t n, int *isnew);
 /* Value of key s[0..n), or NULL when absent. */
 void *keytab_find(const struct keytab *t, const void *s, size_t n);
+/*
+ * For callers that batch lookups to hide memory latency: the hash of a
+ * key, a prefetch of its slot (stage 0) or, once the slot is in cache, of
+ * the records its tag matches (stage 1), and intern with the hash given.
+ */
+uint32_t keytab_hash(const void *s, size_t n);
+void keytab_prefetch(const struct keytab *t, uint32_t h, int stage);
+void *keytab_intern_h(struct keytab *t, const void *s, size_t n, uint32_t h, int *isnew);
 /* The user word of a record, by its value pointer. */
 static inline uint32_t *keytab_user(void *val) { return (uint32_t *)val - 1; }
 /* Key bytes of a record, by its value pointer. */

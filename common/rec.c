@@ -610,6 +610,37 @@ reader_next(struct reader *r, struct record **out)
 	return r->fmt == FMT_CSV ? next_csv(r, out) : next_ndjson(r, out);
 }
 
+void
+rec_clone(struct record *dst, const struct record *src, struct buf *mem, struct fieldvec *fv)
+{
+	size_t total = src->textlen + 1;
+	for (size_t i = 0; i < src->nf; i++)
+		total += src->f[i].rawlen + src->f[i].vlen +
+		    (src->f[i].name != src->f[i].raw ? src->f[i].nlen : 0);
+	buf_reset(mem);
+	buf_grow(mem, total);	/* no realloc below: pointers stay good */
+	*dst = *src;
+	fv->n = 0;
+	dst->text = mem->s;
+	buf_add(mem, src->text ? src->text : "", src->text ? src->textlen : 0);
+	for (size_t i = 0; i < src->nf; i++) {
+		struct field f = src->f[i];
+		f.raw = mem->s + mem->len;
+		buf_add(mem, src->f[i].raw, f.rawlen);
+		if (src->f[i].name == src->f[i].raw) {
+			f.name = f.raw;
+		} else {
+			f.name = mem->s + mem->len;
+			buf_add(mem, src->f[i].name, f.nlen);
+		}
+		f.val = mem->s + mem->len;
+		buf_add(mem, src->f[i].val, f.vlen);
+		fieldvec_push(fv, &f);
+	}
+	dst->f = fv->v;
+	dst->nf = fv->n;
+}
+
 /* ---- typed access ---- */
 
 int

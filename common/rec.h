@@ -64,6 +64,13 @@ const struct field *reader_header(const struct reader *r, size_t *n);
  */
 int reader_next(struct reader *r, struct record **rec);
 const char *reader_error(const struct reader *r);
+/*
+ * Deep copy of src into dst, owning its memory in mem and fv (reused from
+ * call to call: no allocation once they are big enough).  dst stays valid
+ * after the reader moves on.
+ */
+void rec_clone(struct record *dst, const struct record *src, struct buf *mem,
+    struct fieldvec *fv);
 /* Bytes consumed so far (for progress). */
 uint64_t reader_offset(const struct reader *r);
 void reader_free(struct reader *r);
