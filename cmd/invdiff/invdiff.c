@@ -23,9 +23,8 @@
 
 #define LINE_MASK ((UINT64_C(1) << 48) - 1)
 #define F_PRESENT (UINT64_C(1) << 63)	/* in wline: key in WANT; in hline: in HAVE */
-#define F_HADLOC (UINT64_C(1) << 62)	/* WANT record carried location */
-#define F_HADCHAN (UINT64_C(1) << 61)	/* WANT record carried channel */
-#define F_DONE (UINT64_C(1) << 60)	/* in hline: correction decided */
+#define F_HAD(i) (UINT64_C(1) << (48 + (i)))	/* in wline: WANT carried key field i */
+#define MAXKEY 15
 
 /*
  * What is held per key, next to the key in the key table: 24 bytes.  The
@@ -197,11 +196,12 @@ qtyval(const struct record *rec, int64_t *q)
 }
 
 /*
- * Build the key of rec into keybuf: key field values separated by NUL.
- * chan, if not NULL, replaces the channel value (single-channel WANT).
+ * Build the key of rec into keybuf (see keys above).  chan, if not NULL,
+ * replaces the channel value (single-channel WANT); needchan: a HAVE
+ * record must carry a channel because WANT holds several.
  */
 static int
-build_key(const struct record *rec, const uint32_t *chan)
+build_key(const struct record *rec, const uint32_t *chan, int needchan)
 {
 	const char *s;
 	size_t n;
@@ -214,6 +214,11 @@ build_key(const struct record *rec, const uint32_t *chan)
 		uint32_t id;
 		if (chan && i == chanpos) {
 			id = *chan;
+		} else if (needchan && i == chanpos && rec->kidx[K_CHANNEL] < 0) {
+			buf_reset(&why);
+			buf_adds(&why, "field 'channel': missing, and want holds several channels "
+			    "(use -k to choose the key)");
+			return -1;
 		} else {
 			if (keyval(rec, &opt.key[i], &scratch[1], &s, &n) < 0)
 				return -1;
@@ -274,7 +279,9 @@ make_blob(const struct record *rec, int skipkeys)
 	buf_reset(&blobbuf);
 	for (size_t i = 0; i < rec->nf; i++) {
 		const struct field *f = &rec->f[i];
-		if (f->kid == K_QTY || (skipkeys && is_keyfield(f)))
+		/* key fields are rebuilt from the key, unless escapes make them
+		 * differ from it byte for byte */
+		if (f->kid == K_QTY || (skipkeys && !f->vesc && is_keyfield(f)))
 			continue;
 		struct blobhdr h = { f->type, f->vesc, f->nfromjson, f->kid, (uint32_t)f->rawlen,
 			f->name == f->raw ? UINT32_MAX : (uint32_t)f->nlen, (uint32_t)f->vlen };
@@ -365,7 +372,7 @@ static size_t nbatch;
 
 /* Take the reader's current record into the batch; k as reader_next. */
 static void
-pend_add(struct reader *r, struct record *rec, int k, const uint32_t *chan)
+pend_add(struct reader *r, struct record *rec, int k, const uint32_t *chan, int needchan)
 {
 	struct pend *e = &batch[nbatch++];
 	e->bad = 0;
@@ -373,7 +380,7 @@ pend_add(struct reader *r, struct record *rec, int k, const uint32_t *chan)
 		e->bad = 1;
 		buf_reset(&e->why);
 		buf_adds(&e->why, reader_error(r));
-	} else if (build_key(rec, chan) < 0 || qtyval(rec, &e->q) < 0) {
+	} else if (build_key(rec, chan, needchan) < 0 || qtyval(rec, &e->q) < 0) {
 		e->bad = 1;
 		buf_reset(&e->why);
 		buf_add(&e->why, why.s, why.len);
@@ -420,8 +427,10 @@ want_one(const char *name, struct pend *p)
 		return;
 	}
 	e->wq = p->q;
-	e->wline = rec->line | F_PRESENT | (rec->kidx[K_LOCATION] >= 0 ? F_HADLOC : 0) |
-	    (rec->kidx[K_CHANNEL] >= 0 ? F_HADCHAN : 0);
+	e->wline = rec->line | F_PRESENT;
+	for (size_t i = 0; i < opt.nkey; i++)
+		if (getf(rec, &opt.key[i]))
+			e->wline |= F_HAD(i);
 	WX(e) = make_blob(rec, 1);
 }
 
@@ -462,7 +471,7 @@ read_side(const char *path, int want)
 		if (k == -2)
 			die_errno(EX_IOERR, "%s: read error", reader_name(r));
 		progress_tick(&prog, want ? "want" : "have", ++nrec, reader_offset(r));
-		pend_add(r, rec, k, chan);
+		pend_add(r, rec, k, chan, !want && opt.autochan && want_multichan);
 		if (nbatch == BATCH)
 			flush_batch(reader_name(r), want);
 	}
@@ -515,23 +524,22 @@ static void
 put_want(struct entry *e, int withkey)
 {
 	static struct fieldvec fv;
+	unpack_blob(WX(e), &fv);
 	if (withkey) {
 		size_t n;
 		const char *k = keytab_keyof(&keys, e, &n);
 		for (size_t f = 0; f < opt.nkey; f++) {
-			size_t len;
+			size_t len, nl = strlen(opt.key[f].name);
 			const char *s = key_part(k, n, f, &len);
-			if (opt.key[f].kid == K_LOCATION && !(e->wline & F_HADLOC))
-				continue;
-			if (opt.key[f].kid == K_CHANNEL && !(e->wline & F_HADCHAN))
-				continue;
-			if (was_written(opt.key[f].name, strlen(opt.key[f].name)))
+			int inblob = 0;
+			for (size_t i = 0; i < fv.n && !inblob; i++)
+				inblob = fv.v[i].nlen == nl && !memcmp(fv.v[i].name, opt.key[f].name, nl);
+			if (!(e->wline & F_HAD(f)) || inblob || was_written(opt.key[f].name, nl))
 				continue;
 			wr_str(out, opt.key[f].name, s, len);
-			mark(opt.key[f].name, strlen(opt.key[f].name));
+			mark(opt.key[f].name, nl);
 		}
 	}
-	unpack_blob(WX(e), &fv);
 	for (size_t i = 0; i < fv.n; i++) {
 		const struct field *f = &fv.v[i];
 		if (is_output_field(f) || was_written(f->name, f->nlen))
@@ -626,8 +634,6 @@ have_one(const char *name, struct pend *p)
 {
 	struct record *rec = &p->rec;
 	if (p->bad) {
-		if (opt.autochan && want_multichan && rec->kidx[K_CHANNEL] < 0 && p->why.len == 0)
-			buf_adds(&p->why, "field 'channel': missing, and want holds several channels (use -k)");
 		reject_record(&rj, name, rec, p->why.s);
 		return;
 	}
@@ -783,8 +789,8 @@ main(int argc, char **argv)
 	out = writer_new(spool, opt.fmt,
 	    (opt.fmt == FMT_TABLE && want_color(STDOUT_FILENO) ? WR_COLOR : 0));
 	progress_init(&prog, opt.quiet);
-	if (opt.nkey > sizeof vals / sizeof *vals)
-		die(EX_USAGE, "too many key fields (at most %zu)", sizeof vals / sizeof *vals);
+	if (opt.nkey > MAXKEY)
+		die(EX_USAGE, "too many key fields (at most %d)", MAXKEY);
 	keytab_init(&keys, sizeof(struct entry) + (opt.sum ? sizeof(struct sumext) : 0));
 	keytab_init(&blobs, 0);
 	for (size_t i = 0; i < opt.nkey; i++)
