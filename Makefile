@@ -13,7 +13,7 @@ PKG_CONFIG ?= pkg-config
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-Icommon $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 override LDFLAGS += $(if $(SANITIZE),-fsanitize=$(SANITIZE))
-LIBS = -lcsv -lxxhash
+LIBS = -lcsv -lxxhash -linih
 
 BUILD = build$(if $(SANITIZE),-san)
 BIN = bin$(if $(SANITIZE),-san)
@@ -42,9 +42,9 @@ endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
 # ---- tests ----
-UNIT = $(patsubst tests/unit/%.c,$(BIN)/test_%,$(wildcard tests/unit/*.c))
+UNIT = $(patsubst tests/unit/%.c,$(BIN)/%,$(wildcard tests/unit/test_*.c))
 
-$(BIN)/test_%: tests/unit/%.c $(BUILD)/libinvkit.a $(HDRS)
+$(BIN)/test_%: tests/unit/test_%.c $(BUILD)/libinvkit.a $(HDRS)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libinvkit.a $(LIBS) -lcmocka
 
