@@ -205,7 +205,7 @@ parse_i64(const char *s, size_t n, int64_t *v)
 		return "not an integer";
 	/* Classify first, so "1.5" says fraction even when it is huge. */
 	for (j = i; j < n; j++)
-		if ((unsigned char)s[j] - '0' > 9)
+		if ((unsigned)((unsigned char)s[j] - '0') > 9)
 			break;
 	if (j < n) {
 		if (j > i && s[j] == '.')
