@@ -175,6 +175,11 @@ keyval(const struct record *rec, const struct keyfield *k, struct buf *sc, const
 	}
 	if (field_str(f, sc, s, n, &why) < 0)
 		return -1;
+	if (*n == 0 && k->kid == K_SKU) {
+		buf_reset(&why);
+		buf_adds(&why, "field 'sku': empty");
+		return -1;
+	}
 	if (memchr(*s, '\0', *n)) {
 		buf_reset(&why);
 		buf_addf(&why, "field '%s': contains a NUL character", k->name);
