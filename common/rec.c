@@ -159,7 +159,8 @@ fill(struct reader *r)
 	if (r->beg > 0) {
 		memmove(r->buf, r->buf + r->beg, r->end - r->beg);
 		r->end -= r->beg;
-		r->scanned -= r->beg;
+		/* detect() moves beg past a BOM before anything was scanned */
+		r->scanned = r->scanned > r->beg ? r->scanned - r->beg : 0;
 		r->beg = 0;
 	}
 	if (r->end == r->cap) {
@@ -748,8 +749,12 @@ rejects_open(struct rejects *rj, const char *path)
 	if (!path)
 		return 0;
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || !(rj->fp = fdopen(fd, "w")))
+	if (fd < 0)
 		return -1;
+	if (fchmod(fd, 0600) < 0 || !(rj->fp = fdopen(fd, "w"))) {
+		close(fd);
+		return -1;
+	}
 	return 0;
 }
 

@@ -182,11 +182,15 @@ put_field(struct writer *w, const char *name, size_t nlen, int rawname, const st
 			buf_add(&w->line, f->val, f->vlen);
 			buf_addc(&w->line, '"');
 		} else if (f->type == J_TEXT) {
-			/* CSV text: known numeric fields become numbers, empty = null */
-			if (numeric_kid(f->kid) && f->vlen == 0)
+			/*
+			 * CSV text: an empty cell of a known field is null; known
+			 * numeric fields become numbers, written from their value:
+			 * parse_i64 takes "007", which is no JSON number.
+			 */
+			if (f->kid >= 0 && f->vlen == 0)
 				buf_add(&w->line, "null", 4);
 			else if (numeric_kid(f->kid) && !parse_i64(f->val, f->vlen, &v))
-				buf_add(&w->line, f->val, f->vlen);
+				buf_addf(&w->line, "%lld", (long long)v);
 			else
 				json_quote(&w->line, f->val, f->vlen);
 		} else {

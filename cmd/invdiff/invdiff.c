@@ -23,8 +23,10 @@
 
 #define LINE_MASK ((UINT64_C(1) << 48) - 1)
 #define F_PRESENT (UINT64_C(1) << 63)	/* in wline: key in WANT; in hline: in HAVE */
+#define F_WREJ (UINT64_C(1) << 62)	/* in wline: WANT's record for this key was rejected */
+#define F_HREJ (UINT64_C(1) << 62)	/* in hline: HAVE's record for this key was rejected */
 #define F_HAD(i) (UINT64_C(1) << (48 + (i)))	/* in wline: WANT carried key field i */
-#define MAXKEY 15
+#define MAXKEY 14
 
 /*
  * What is held per key, next to the key in the key table: 24 bytes.  The
@@ -60,6 +62,8 @@ static struct {
 
 static struct {
 	uint64_t keys, equal, changed, onlywant, onlyhave, within, absdelta;
+	uint64_t skipped;	/* HAVE keys left alone: WANT's record was rejected */
+	uint64_t want_unkeyed;	/* WANT records rejected before their key was known */
 	int absdelta_sat;
 } st;
 
@@ -71,6 +75,10 @@ static struct {
 static struct keytab keys, blobs, vals[16];
 static size_t chanpos;		/* index of channel in the default key */
 static int want_multichan, want_sawchan;
+static uint64_t want_nochan_line;	/* first WANT record without a channel */
+static const char *want_nochan_file;
+static struct entry **horder;	/* --sum: HAVE's keys in HAVE's order */
+static size_t nhorder, caphorder;
 static uint32_t want_chan;	/* id of WANT's single channel value */
 static struct rejects rj;
 static struct writer *out;
@@ -84,7 +92,7 @@ usage(int code)
 	FILE *f = code ? stderr : stdout;
 	fprintf(f,
 	    "usage: invdiff [-aepqsv] [-F format] [-k fields] [-r reason] [-t tolerance]\n"
-	    "               [--reject file] want have\n");
+	    "               [--reject file] [--unbuffered] want have\n");
 	if (!code)
 		fprintf(f,
 		    "\nCompare two stock record streams and emit corrections (have -> want).\n\n"
@@ -98,6 +106,7 @@ usage(int code)
 		    "      --reject FILE     write bad records to FILE and go on\n"
 		    "  -s, --sum             add up duplicate keys instead of refusing them\n"
 		    "  -t, --tolerance N|P%%  differences within N units or P%% are not emitted\n"
+		    "      --unbuffered      accepted; output is written at the end anyway\n"
 		    "  -v, --verbose         explain more\n"
 		    "  -h, --help            this help\n"
 		    "  -V, --version         version\n\n"
@@ -127,18 +136,34 @@ parse_key(const char *s)
 		die(EX_USAGE, "empty key: -k needs at least one field");
 }
 
+/* N units (an integer) or P% (digits, at most one '.'): nothing else. */
 static void
 parse_tolerance(const char *s)
 {
-	char *end;
-	size_t n = strlen(s);
-	errno = 0;
-	opt.tol_pct = n > 0 && s[n - 1] == '%';
-	opt.tol = strtold(s, &end);
-	if (errno || end == s || *end != (opt.tol_pct ? '%' : '\0') ||
-	    (opt.tol_pct && end[1]) || !(opt.tol >= 0) || opt.tol > 1e18 ||
-	    (!opt.tol_pct && opt.tol != (long double)(int64_t)opt.tol))
-		die(EX_USAGE, "bad tolerance '%s': give units (5) or a percentage (2.5%%)", s);
+	size_t n = strlen(s), dots = 0, digits = 0;
+	int64_t v;
+
+	opt.tol_pct = n > 1 && s[n - 1] == '%';
+	if (!opt.tol_pct) {
+		if (parse_i64(s, n, &v) || v < 0)
+			goto bad;
+		opt.tol = (long double)v;
+		return;
+	}
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (s[i] == '.')
+			dots++;
+		else if (s[i] >= '0' && s[i] <= '9')
+			digits++;
+		else
+			goto bad;
+	}
+	if (dots > 1 || !digits || n > 24)
+		goto bad;
+	opt.tol = strtold(s, NULL);
+	return;
+bad:
+	die(EX_USAGE, "bad tolerance '%s': give units (5) or a percentage (2.5%%)", s);
 }
 
 /* Find a field of rec by key field spec. */
@@ -371,6 +396,7 @@ struct pend {
 	uint32_t h;
 	int64_t q;
 	int bad;
+	int keyok;		/* bad, but its key is known */
 };
 static struct pend batch[BATCH];
 static size_t nbatch;
@@ -380,12 +406,12 @@ static void
 pend_add(struct reader *r, struct record *rec, int k, const uint32_t *chan, int needchan)
 {
 	struct pend *e = &batch[nbatch++];
-	e->bad = 0;
+	e->bad = e->keyok = 0;
 	if (k < 0) {
 		e->bad = 1;
 		buf_reset(&e->why);
 		buf_adds(&e->why, reader_error(r));
-	} else if (build_key(rec, chan, needchan) < 0 || qtyval(rec, &e->q) < 0) {
+	} else if (build_key(rec, chan, needchan) < 0) {
 		e->bad = 1;
 		buf_reset(&e->why);
 		buf_add(&e->why, why.s, why.len);
@@ -396,6 +422,12 @@ pend_add(struct reader *r, struct record *rec, int k, const uint32_t *chan, int 
 		buf_add(&e->key, keybuf.s, keybuf.len);
 		e->h = keytab_hash(keybuf.s, keybuf.len);
 		keytab_prefetch(&keys, e->h, 0);
+		if (qtyval(rec, &e->q) < 0) {
+			e->bad = 1;
+			e->keyok = 1;
+			buf_reset(&e->why);
+			buf_add(&e->why, why.s, why.len);
+		}
 	}
 	rec_clone(&e->rec, rec, &e->mem, &e->fv);
 }
@@ -406,7 +438,20 @@ want_one(const char *name, struct pend *p)
 	struct record *rec = &p->rec;
 	if (p->bad) {
 		reject_record(&rj, name, rec, p->why.s);
+		/* a rejected WANT record must not zero its key in HAVE */
+		if (p->keyok) {
+			int isnew;
+			struct entry *e = keytab_intern_h(&keys, p->key.s, p->key.len, p->h, &isnew);
+			if (isnew)
+				e->wline = rec->line | F_WREJ;
+		} else {
+			st.want_unkeyed++;
+		}
 		return;
+	}
+	if (opt.autochan && rec->kidx[K_CHANNEL] < 0 && !want_nochan_line) {
+		want_nochan_line = rec->line;
+		want_nochan_file = xstrdup(name);
 	}
 	if (opt.autochan) {
 		uint32_t c;
@@ -420,7 +465,9 @@ want_one(const char *name, struct pend *p)
 	}
 	int isnew;
 	struct entry *e = keytab_intern_h(&keys, p->key.s, p->key.len, p->h, &isnew);
-	if (!isnew) {
+	if (!isnew && (e->wline & F_WREJ) && !(e->wline & F_PRESENT)) {
+		isnew = 1;	/* its first record was rejected: this one counts */
+	} else if (!isnew) {
 		if (!opt.sum) {
 			buf_reset(&why);
 			buf_addf(&why, "duplicate key (%s), first at line %llu (use --sum to add them up)",
@@ -432,7 +479,7 @@ want_one(const char *name, struct pend *p)
 		return;
 	}
 	e->wq = p->q;
-	e->wline = rec->line | F_PRESENT;
+	e->wline = (e->wline & F_WREJ) | rec->line | F_PRESENT;
 	for (size_t i = 0; i < opt.nkey; i++)
 		if (getf(rec, &opt.key[i]))
 			e->wline |= F_HAD(i);
@@ -558,10 +605,8 @@ static int
 within(int64_t from, int64_t delta)
 {
 	long double d = delta < 0 ? -(long double)delta : (long double)delta;
-	if (opt.tol_pct) {
-		long double base = from < 0 ? -(long double)from : (long double)from;
-		return d * 100 <= opt.tol * base && opt.tol > 0;
-	}
+	if (opt.tol_pct)	/* a share of nothing, or of an oversold count, is nothing */
+		return from > 0 && d * 100 <= opt.tol * (long double)from;
 	return d <= opt.tol;
 }
 
@@ -569,33 +614,36 @@ enum kind { SAME, CHANGED, ADDED, REMOVED };
 
 /*
  * Decide and, if it is to be written, write the output record of one key.
- * have: HAVE's fields (or NULL when only in WANT); e: the WANT entry (or
- * NULL when only in HAVE).
+ * hf: HAVE's fields (NULL when only in WANT); e: the key's entry.  Returns
+ * -1 with why set when the difference does not fit in 64 bits.
  */
-static void
+static int
 decide(const struct field *hf, size_t hnf, struct entry *e, int64_t hq, int inhave)
 {
-	int inwant = e && (e->wline & F_PRESENT);
+	int inwant = (e->wline & F_PRESENT) != 0;
 	int64_t to, delta = 0;
 	const char *status;
 
-	if (!inwant && opt.partial)
-		return;		/* not counted: a partial WANT says nothing of it */
-	st.keys++;
+	if (!inwant && (e->wline & F_WREJ)) {
+		st.skipped++;	/* WANT's record was bad: leave HAVE alone */
+		return 0;
+	}
+	if (!inwant && (opt.partial || st.want_unkeyed))
+		return 0;	/* not counted: a partial WANT says nothing of it */
 	to = inwant ? e->wq : 0;
 	if (inhave && __builtin_sub_overflow(to, hq, &delta)) {
 		size_t kn;
 		const char *k = keytab_keyof(&keys, e, &kn);
-		die(EX_DATAERR, "key (%s): difference %lld - %lld out of range", key_desc(k, kn),
+		buf_reset(&why);
+		buf_addf(&why, "key (%s): difference %lld - %lld out of range", key_desc(k, kn),
 		    (long long)to, (long long)hq);
+		return -1;
 	}
+	st.keys++;
 	if (!inhave)
 		delta = to;
-	if (inhave && inwant && delta == 0) {
-		st.equal++;
-		status = "same";
-	} else if (!inwant && delta == 0) {
-		st.equal++;	/* only in HAVE, already 0 */
+	if (delta == 0) {
+		st.equal++;	/* equal, or only on one side and 0 there */
 		status = "same";
 	} else if (inhave && within(hq, delta)) {
 		st.within++;
@@ -609,13 +657,16 @@ decide(const struct field *hf, size_t hnf, struct entry *e, int64_t hq, int inha
 		else
 			st.changed++;
 		uint64_t ad = delta < 0 ? (uint64_t)0 - (uint64_t)delta : (uint64_t)delta;
-		if (st.absdelta + ad < st.absdelta)
+		if (st.absdelta + ad < st.absdelta) {
 			st.absdelta_sat = 1;
-		st.absdelta += ad;
+			st.absdelta = UINT64_MAX;
+		} else if (!st.absdelta_sat) {
+			st.absdelta += ad;
+		}
 	}
 	int emit = status[0] == 'a' || status[0] == 'r' || status[0] == 'c';
 	if (!emit && !opt.all)
-		return;
+		return 0;
 	wr_begin(out);
 	nwritten = 0;
 	if (hf)
@@ -632,6 +683,7 @@ decide(const struct field *hf, size_t hnf, struct entry *e, int64_t hq, int inha
 	if (opt.all)
 		wr_str(out, "status", status, strlen(status));
 	wr_end(out);
+	return 0;
 }
 
 static void
@@ -640,6 +692,12 @@ have_one(const char *name, struct pend *p)
 	struct record *rec = &p->rec;
 	if (p->bad) {
 		reject_record(&rj, name, rec, p->why.s);
+		/* nor may a rejected HAVE record make its key look new */
+		if (p->keyok) {
+			struct entry *e = keytab_intern_h(&keys, p->key.s, p->key.len, p->h, NULL);
+			if (!(e->hline & F_PRESENT))
+				e->hline |= F_HREJ;
+		}
 		return;
 	}
 	struct entry *e = keytab_intern_h(&keys, p->key.s, p->key.len, p->h, NULL);
@@ -658,8 +716,14 @@ have_one(const char *name, struct pend *p)
 	if (opt.sum) {
 		SUMX(e)->hq = p->q;	/* decided at the end */
 		SUMX(e)->hx = make_blob(rec, 0);
-	} else {
-		decide(rec->f, rec->nf, (e->wline & F_PRESENT) ? e : NULL, p->q, 1);
+		if (nhorder == caphorder) {
+			caphorder = caphorder ? caphorder * 2 : 1024;
+			horder = xrealloc(horder, caphorder * sizeof *horder);
+		}
+		horder[nhorder++] = e;
+	} else if (decide(rec->f, rec->nf, e, p->q, 1) < 0) {
+		e->hline &= ~F_PRESENT;
+		reject_record(&rj, name, rec, why.s);
 	}
 }
 
@@ -668,19 +732,23 @@ static void
 finish(void)
 {
 	struct fieldvec fv = { 0 };
+	for (size_t i = 0; i < nhorder; i++) {	/* --sum: HAVE's keys, in HAVE's order */
+		struct entry *e = horder[i];
+		unpack_blob(SUMX(e)->hx, &fv);
+		if (decide(fv.v, fv.n, e, SUMX(e)->hq, 1) < 0)
+			die(EX_DATAERR, "%s", why.s);
+	}
 	for (uint32_t id = 0; id < keytab_count(&keys); id++) {
 		struct entry *e = keytab_val(&keys, id);
-		int inwant = (e->wline & F_PRESENT) != 0, inhave = (e->hline & F_PRESENT) != 0;
-		if (inhave && !opt.sum)
-			continue;	/* decided while streaming */
-		if (inhave) {
-			unpack_blob(SUMX(e)->hx, &fv);
-			decide(fv.v, fv.n, inwant ? e : NULL, SUMX(e)->hq, 1);
-		} else if (inwant) {
+		if (!(e->wline & F_PRESENT) || (e->hline & F_PRESENT))
+			continue;
+		if (e->hline & F_HREJ)
+			st.skipped++;	/* HAVE's record was bad: do not call it new */
+		else
 			decide(NULL, 0, e, 0, 0);
-		}
 	}
 	fieldvec_release(&fv);
+	free(horder);
 }
 
 static void
@@ -696,7 +764,14 @@ summary(void)
 	    st.absdelta_sat ? ">" : "", (unsigned long long)st.absdelta);
 	if (rj.fp || rj.count)
 		fprintf(stderr, "; %llu rejected to %s", (unsigned long long)rj.count, rj.path);
+	if (st.skipped)
+		fprintf(stderr, "; %llu left alone (a record of theirs was rejected)",
+		    (unsigned long long)st.skipped);
 	fputc('\n', stderr);
+	if (st.want_unkeyed && !opt.partial)
+		fprintf(stderr, "%s: warning: %llu want records were rejected before their key was "
+		    "known, so keys only in have were not set to 0 (as with --partial)\n", progname,
+		    (unsigned long long)st.want_unkeyed);
 	if (opt.verbose)
 		fprintf(stderr, "%s: held %zu keys in about %.1f MB; %s\n", progname,
 		    keytab_count(&keys), (double)(keytab_bytes(&keys) + keytab_bytes(&blobs)) / 1e6,
@@ -736,6 +811,7 @@ main(int argc, char **argv)
 		{ "reject", required_argument, NULL, 'R' },
 		{ "sum", no_argument, NULL, 's' },
 		{ "tolerance", required_argument, NULL, 't' },
+		{ "unbuffered", no_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -743,6 +819,7 @@ main(int argc, char **argv)
 	int c;
 
 	cli_init(argv[0]);
+	argv[0] = (char *)progname;	/* getopt's messages name the program, not its path */
 	opt.reason = "sync";
 	opt.fmt = FMT_NDJSON;
 	while ((c = getopt_long(argc, argv, "aeF:hk:pqr:st:vV", longopts, NULL)) != -1) {
@@ -765,6 +842,7 @@ main(int argc, char **argv)
 		case 'R': opt.reject = optarg; break;
 		case 's': opt.sum = 1; break;
 		case 't': parse_tolerance(optarg); break;
+		case 'U': break;	/* output is written at the end in any case */
 		case 'v': opt.verbose = 1; break;
 		case 'V': cli_version(); break;
 		default: usage(EX_USAGE);
@@ -802,6 +880,9 @@ main(int argc, char **argv)
 		keytab_init(&vals[i], 0);
 
 	read_side(argv[0], 1);
+	if (want_multichan && want_nochan_line)
+		die(EX_DATAERR, "%s:%llu: field 'channel': missing, and want holds several channels "
+		    "(use -k to choose the key)", want_nochan_file, (unsigned long long)want_nochan_line);
 	read_side(argv[1], 0);
 	finish();
 	progress_done(&prog);

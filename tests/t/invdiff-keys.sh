@@ -72,6 +72,20 @@ expect_err_has "multi-channel want, have without channel: names line and field" 
 	"invdiff: nochan-have.ndjson:2: field 'channel'"
 expect_empty_out "multi-channel want, have without channel: nothing on stdout"
 
+# ... and the same for a WANT record without channel when the others of
+# WANT name several channels: its key is not known either.
+cat > mixed-want.ndjson <<'X'
+{"sku":"A","channel":"shop","location":"","qty":5}
+{"sku":"B","location":"","qty":1}
+{"sku":"A","channel":"amz","location":"","qty":3}
+X
+printf '%s\n' '{"sku":"B","channel":"shop","location":"","qty":1}' > b-shop.ndjson
+run invdiff mixed-want.ndjson b-shop.ndjson
+expect_rc 65 "multi-channel want, a want record without channel: exit 65"
+expect_err_has "multi-channel want, a want record without channel: names line and field" \
+	"invdiff: mixed-want.ndjson:2: field 'channel'"
+expect_empty_out "multi-channel want, a want record without channel: nothing on stdout"
+
 # --- -k sku: location is no longer part of the key.
 cat > w-sku.ndjson <<'X'
 {"sku":"A","location":"w1","qty":5}
