@@ -21,7 +21,9 @@ behave safely either way.
 
 import argparse
 import base64
+import bisect
 import copy
+import gc
 import hmac
 import http.server
 import json
@@ -1072,6 +1074,10 @@ def _cmp(a, op, b):
     return a <= b
 
 
+def _num_key(o):
+    return o["num"]
+
+
 def encode_cursor(num):
     # Shopify cursors are opaque base64 strings; this shape mirrors commonly seen ones.
     return base64.b64encode(jdump({"last_id": num, "last_value": str(num)})).decode("ascii")
@@ -1154,6 +1160,7 @@ class Executor:
         self.idem = {}
         self.sub_cache = {}
         self.actual = 0
+        self._free = 0          # > 0 while rendering list elements that cost nothing
         self.search = []
         self.root_type = "Mutation" if self.op.kind == "mutation" else "QueryRoot"
 
@@ -1360,8 +1367,19 @@ class Executor:
                 self.err("Field '%s' doesn't accept argument '%s'" % (node.name, aname), node.loc,
                          code="argumentNotAccepted", name=node.name, typeName="Field", argumentName=aname)
                 continue
+            if vnode[0] == "var" and at[0] == "nonnull":
+                decl = [(t, d) for (n, t, d, _) in self.op.var_defs if n == vnode[1]]
+                if decl and decl[0][0][0] != "nonnull" and decl[0][1] is None:
+                    self.err("Nullability mismatch on variable $%s and argument %s (%s / %s)"
+                             % (vnode[1], aname, type_str(decl[0][0]), type_str(at)), node.loc,
+                             code="variableMismatch", variableName=vnode[1], argumentName=aname)
+                    continue
             raw = ast_value(vnode, self.vars)
             if raw is _MISSING:
+                if at[0] == "nonnull":
+                    self.err("Argument '%s' on Field '%s' has an invalid value (%s). Expected type '%s'."
+                             % (aname, node.name, ast_repr(vnode), type_str(at)), node.loc,
+                             code="argumentLiteralsIncompatible", typeName="Field", argumentName=aname)
                 continue
             try:
                 out[aname] = coerce(raw, at, [])
@@ -1492,9 +1510,13 @@ class Executor:
         fields = self.collect(self.op.selections, tname)
         return self.render(fields, tname, None, [], charge=False)
 
+    def charge(self, n):
+        if not self._free:
+            self.actual += n
+
     def render(self, fields, tname, obj, path, charge=True):
         if charge:
-            self.actual += TYPE_COST.get(tname, 1)
+            self.charge(TYPE_COST.get(tname, 1))
         out = OrderedDict()
         for key, nodes in fields.items():
             node = nodes[0]
@@ -1522,49 +1544,52 @@ class Executor:
             return val
         sub = self.sub_fields(nodes, fd["base"])
         if fd["list"]:
-            each = parent.endswith("Connection")
-            return [self.render(sub, fd["base"], v, path + [i], charge=(each or i == 0))
-                    for i, v in enumerate(val)]
+            # Connection edges/nodes cost per node; any other list of objects costs as one
+            # object (its first element), whatever its length.
+            if parent.endswith("Connection"):
+                return [self.render(sub, fd["base"], v, path + [i]) for i, v in enumerate(val)]
+            out = []
+            for i, v in enumerate(val):
+                if i:
+                    self._free += 1
+                try:
+                    out.append(self.render(sub, fd["base"], v, path + [i]))
+                finally:
+                    if i:
+                        self._free -= 1
+            return out
         return self.render(sub, fd["base"], val, path)
 
     def paginate(self, objs, args, fname):
+        """Cursor pagination over objs (sorted by ascending "num"), keyset style."""
         first, last = args.get("first"), args.get("last")
-        after, before = args.get("after"), args.get("before")
-        seq = list(reversed(objs)) if args.get("reverse") else list(objs)
         rev = bool(args.get("reverse"))
-
-        def beyond(o, c):
-            return o["num"] < c if rev else o["num"] > c
-
-        start, end = 0, len(seq)
-        for name, cur in (("after", after), ("before", before)):
+        n = len(objs)
+        key = _num_key
+        start, end = 0, n
+        for name in ("after", "before"):
+            cur = args.get(name)
             if cur is None:
                 continue
             c = decode_cursor(cur)
             if c is None:
                 # UNVERIFIED message text.
                 raise GQLError("Invalid cursor for current pagination sort.", extensions={"code": "BAD_REQUEST"})
-            if name == "after":
-                while start < len(seq) and not beyond(seq[start], c):
-                    start += 1
-            else:
-                e = 0
-                while e < len(seq) and not (seq[e]["num"] <= c if rev else seq[e]["num"] >= c):
-                    e += 1
-                end = min(end, e)
+            if name == "after":   # first position beyond the cursor, in the logical order
+                start = (n - bisect.bisect_left(objs, c, key=key)) if rev else bisect.bisect_right(objs, c, key=key)
+            else:                 # number of elements before the cursor, in the logical order
+                end = min(end, (n - bisect.bisect_right(objs, c, key=key)) if rev else
+                          bisect.bisect_left(objs, c, key=key))
         end = max(end, start)
-        window = seq[start:end]
         if first is not None:
-            page = window[:first]
-            s = start
+            s, e = start, min(end, start + first)
         else:
-            page = window[len(window) - last:] if last else []
-            s = end - len(page)
-        e = s + len(page)
+            s, e = max(start, end - (last or 0)), end
+        page = [objs[n - 1 - i] for i in range(s, e)] if rev else objs[s:e]
         cursors = [encode_cursor(o["num"]) for o in page]
         return {
             "nodes": page, "cursors": cursors,
-            "pageInfo": {"hasNextPage": e < len(seq), "hasPreviousPage": s > 0,
+            "pageInfo": {"hasNextPage": e < n, "hasPreviousPage": s > 0,
                          "startCursor": cursors[0] if cursors else None,
                          "endCursor": cursors[-1] if cursors else None},
         }
@@ -1572,7 +1597,7 @@ class Executor:
     def resolve(self, tname, fname, fd, obj, args, node, path):
         sh = self.shop
         if fd["conn"]:
-            self.actual += CONNECTION_OVERHEAD
+            self.charge(CONNECTION_OVERHEAD)
         if tname == "QueryRoot":
             if fname == "shop":
                 return sh
@@ -1592,10 +1617,11 @@ class Executor:
                     sq = SearchQuery(q)
                     items = [it for it in items if sq.match(it)]
                     if sq.warnings:
+                        # Shape of Shopify's extensions.search warnings: UNVERIFIED.
                         self.search.append({"path": [path[-1]], "query": q, "warnings": sq.warnings})
                 return self.paginate(items, args, fname)
         if tname == "Mutation":
-            self.actual += MUTATION_COST
+            self.charge(MUTATION_COST)
             return self.sim.sh_mutation(sh, fname, args["input"], self.idem.get(id(node)), self.req, self.strict)
         if tname == "Shop":
             return {"id": "gid://shopify/Shop/%d" % sh["shop_num"], "name": sh["name"],
@@ -2185,6 +2211,17 @@ class Req:
         self.cost = None
         self.replayed = False
         self.sale = None
+        self.logged = False
+        self.fault = None
+        self.t0 = time.monotonic()
+        self.logpath = path
+
+
+def _settle_heap():
+    """Move the (large, long-lived) state out of the cyclic GC's sight: without this a
+    20,000-item state makes every full collection pause a request for ~0.3 s."""
+    gc.collect()
+    gc.freeze()
 
 
 class Sim:
@@ -2214,6 +2251,10 @@ class Sim:
             self.idem = {}
             self.inflight = set()
             self.buckets = {}
+            self.woo_gen = {}
+            self.woo_cache = {}
+            self.woo_ids = {}
+            _settle_heap()
 
     def replace_state(self, st, initial=False):
         with self.lock:
@@ -2222,6 +2263,14 @@ class Sim:
                 self.initial = copy.deepcopy(st)
             self.idem = {}
             self.buckets = {}
+            self.woo_gen = {}
+            self.woo_cache = {}
+            self.woo_ids = {}
+            _settle_heap()
+
+    def woo_touch(self, site):
+        """A WooCommerce site changed: listing caches for it are stale."""
+        self.woo_gen[site["name"]] = self.woo_gen.get(site["name"], 0) + 1
 
     def set_config(self, changes):
         if not isinstance(changes, dict):
@@ -2307,8 +2356,13 @@ class Sim:
             return False
         if "write" in m and bool(m["write"]) != req.is_write:
             return False
-        if rule["kind"] == "fail_key" and not req.idem_keys:
-            return False
+        if rule["kind"] == "fail_key":
+            # only an authenticated Shopify mutation that carries an idempotency key
+            shop = self.state["shopify"].get(req.shop) if req.platform == "shopify" else None
+            token = (req.headers.get("X-Shopify-Access-Token") or "").encode()
+            if not req.idem_keys or shop is None or \
+                    not any(hmac.compare_digest(t.encode(), token) for t in shop["tokens"]):
+                return False
         return True
 
     def choose_fault(self, req):
@@ -2369,7 +2423,7 @@ class Sim:
     # earlier attempt that failed -> IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED (enum descriptions
     # in InventorySetQuantitiesUserErrorCode).  Keys are per shop here; the retention window
     # is a knob (idempotency_ttl, UNVERIFIED).  A result that carried userErrors is replayed
-    # as it was (UNVERIFIED).
+    # as it was, and idempotency userErrors carry "field": null (both UNVERIFIED).
     def sh_mutation(self, shop, fname, inp, key, req, strict):
         store = self.idem.setdefault(shop["name"], {})
         fp = json.dumps({"op": fname, "input": inp}, sort_keys=True)
@@ -2624,11 +2678,47 @@ class Sim:
                         out.append(("woo", sname, oid, ""))
         return out
 
+    def _sale_sample(self, cfg):
+        """Pick a random in-stock target quickly (a few random probes, then a full scan)."""
+        qty, neg = cfg["qty"], cfg["allow_negative"]
+        pools = []
+        if cfg["platform"] in (None, "shopify"):
+            for sname, sh in self.state["shopify"].items():
+                if cfg["shop"] in (None, sname) and sh["item_list"]:
+                    pools.append(("shopify", sname, sh["item_list"]))
+        if cfg["platform"] in (None, "woo"):
+            for sname, site in self.state["woocommerce"].items():
+                if cfg["shop"] in (None, sname) and site["manage_stock"] and site["index"]:
+                    ids = self.woo_ids.get(sname)
+                    if ids is None or len(ids) != len(site["index"]):
+                        ids = self.woo_ids[sname] = sorted(site["index"])
+                    pools.append(("woo", sname, ids))
+        total = sum(len(p[2]) for p in pools)
+        for _ in range(64 if total else 0):
+            k = self.rng.randrange(total)
+            for platform, sname, pool in pools:
+                if k < len(pool):
+                    break
+                k -= len(pool)
+            if platform == "shopify":
+                it = pool[k]
+                lids = [l for l, q in it["levels"].items() if q >= qty or (neg and q > 0)]
+                if lids:
+                    return platform, sname, it["id"], self.rng.choice(lids)
+            else:
+                o, parent = self.state["woocommerce"][sname]["index"][pool[k]]
+                if o["type"] not in ("grouped", "external") and o["manage_stock"]:
+                    q = o["stock_quantity"] or 0
+                    if q >= qty or (neg and q > 0):
+                        return platform, sname, o["id"], ""
+        cands = self._sale_candidates(cfg["platform"], cfg["shop"], qty, neg)
+        return self.rng.choice(cands) if cands else None
+
     def random_sale(self, cfg, rid):
-        cands = self._sale_candidates(cfg["platform"], cfg["shop"], cfg["qty"], cfg["allow_negative"])
-        if not cands:
+        pick = self._sale_sample(cfg)
+        if pick is None:
             return None
-        platform, shop, item, loc = self.rng.choice(cands)
+        platform, shop, item, loc = pick
         try:
             return self.sale(platform, shop, item=item, location=loc or None, qty=cfg["qty"],
                              allow_negative=cfg["allow_negative"], request_id=rid, source="random")
@@ -2709,6 +2799,7 @@ class Sim:
                     raise SimError(409, "insufficient stock: %d in stock" % before)
                 target["stock_quantity"] = before - qty
                 target["date_modified"] = woo_now()
+                self.woo_touch(site)
                 rec = OrderedDict([("platform", "woo"), ("shop", shop), ("item", target["id"]),
                                    ("sku", target["sku"]), ("location", ""), ("before", before),
                                    ("after", before - qty), ("delta", -qty)])
@@ -2720,3 +2811,1282 @@ class Sim:
 
 def woo_now():
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+# --------------------------------------------------------------------------
+# WooCommerce REST API v3
+# --------------------------------------------------------------------------
+# Sources:
+#   https://woocommerce.github.io/woocommerce-rest-api-docs/#products (list/get/update/batch,
+#     parameters per_page/page/sku/type/status/include/orderby/order, X-WP-Total,
+#     X-WP-TotalPages, Link; product and variation properties)
+#   https://woocommerce.github.io/woocommerce-rest-api-docs/#batch-update-products and
+#     #batch-update-product-variations (the 100-item default is confirmed in the source below)
+#   https://woocommerce.github.io/woocommerce-rest-api-docs/#product-variations
+#   https://woocommerce.github.io/woocommerce-rest-api-docs/#authentication (HTTP Basic with
+#     consumer key/secret; "consumer_key"/"consumer_secret" query string fallback)
+#   WooCommerce source, plugins/woocommerce/includes/rest-api/Controllers/Version3/:
+#     class-wc-rest-controller.php   check_batch_limit(): more than
+#       apply_filters('woocommerce_rest_batch_items_limit', 100) create+update+delete items
+#       -> WP_Error woocommerce_rest_request_entity_too_large "Unable to accept more than %s
+#       items for this request." status 413; batch_items(): per item either the object or
+#       {"id": ..., "error": {"code","message","data"}} and HTTP 200.
+#     class-wc-rest-crud-controller.php  get_item(): woocommerce_rest_{post_type}_invalid_id
+#       "Invalid ID." 404; update_item(): the same code with status 400; get_items():
+#       X-WP-Total, X-WP-TotalPages, Link rel="prev"/"next" built from the query params.
+#     class-wc-rest-products-controller.php (prepare_object_for_database): stock fields only
+#       when the woocommerce_manage_stock option is "yes"; with manage_stock false the sent
+#       stock_quantity is dropped (set_stock_quantity('')) and the answer is still 200;
+#       stock_quantity goes through wc_stock_amount() (intval); inventory_delta likewise;
+#       with a "sku" filter the query includes product_variation posts.
+#     class-wc-rest-product-variations-controller.php: variation stock_quantity only when
+#       get_manage_stock() is truthy (true, or 'parent' when the parent manages stock).
+#     class-wc-rest-authentication.php: an unknown consumer key leaves the request
+#       unauthenticated (then the permission check answers 401 woocommerce_rest_cannot_*);
+#       a known key with the wrong secret -> woocommerce_rest_authentication_error
+#       "Consumer secret is invalid." 401; a read-only key writing -> "The API key provided
+#       does not have write permissions." 401.
+#   WordPress REST: rest_no_route (404), rest_invalid_param (400) with data.params,
+#     rest_invalid_json (400); per_page 1..100, page >= 1.
+# Deviations: Basic auth is accepted over plain http (WooCommerce requires HTTPS for it and
+# OAuth 1.0a otherwise); only stock-related fields are modelled; create/delete answer 501.
+
+WOO_ROUTES = [
+    (re.compile(r"^/products/?$"), "products", ("GET", "POST")),
+    (re.compile(r"^/products/batch/?$"), "products/batch", ("POST", "PUT", "PATCH")),
+    (re.compile(r"^/products/(?P<id>\d+)/?$"), "products/{id}", ("GET", "POST", "PUT", "PATCH", "DELETE")),
+    (re.compile(r"^/products/(?P<pid>\d+)/variations/?$"), "variations", ("GET", "POST")),
+    (re.compile(r"^/products/(?P<pid>\d+)/variations/batch/?$"), "variations/batch", ("POST", "PUT", "PATCH")),
+    (re.compile(r"^/products/(?P<pid>\d+)/variations/(?P<id>\d+)/?$"), "variations/{id}",
+     ("GET", "POST", "PUT", "PATCH", "DELETE")),
+]
+PRODUCT_ORDERBY = ["date", "modified", "id", "include", "title", "slug", "price", "popularity", "rating",
+                   "menu_order"]
+VARIATION_ORDERBY = ["date", "modified", "id", "include", "title", "slug", "menu_order"]
+
+
+class Resp:
+    def __init__(self, status, body=b"", headers=None, ctype="application/json; charset=UTF-8"):
+        self.status = status
+        self.body = body if isinstance(body, bytes) else jdump(body)
+        self.headers = list(headers or [])
+        if ctype:
+            self.headers.insert(0, ("Content-Type", ctype))
+
+
+def woo_error(code, message, status, **data):
+    d = OrderedDict([("status", status)])
+    d.update(data)
+    return OrderedDict([("code", code), ("message", message), ("data", d)])
+
+
+def woo_eresp(code, message, status, **data):
+    return Resp(status, woo_error(code, message, status, **data))
+
+
+def woo_no_route():
+    return woo_eresp("rest_no_route", "No route was found matching the URL and request method.", 404)
+
+
+def woo_effective(site, o, parent):
+    """(manage_stock as the API shows it, stock_quantity as shown, the object holding the stock)."""
+    if not site["manage_stock"] or o["type"] in ("grouped", "external"):
+        return False, None, None
+    if o["type"] == "variation":
+        if o["manage_stock"]:
+            return True, o["stock_quantity"], o
+        if parent is not None and parent["manage_stock"]:
+            return "parent", parent["stock_quantity"], parent
+        return False, None, None
+    if o["manage_stock"]:
+        return True, o["stock_quantity"], o
+    return False, None, None
+
+
+def woo_stock_status(site, o, parent):
+    if o["type"] == "variable" and o.get("variations"):
+        kids = [woo_stock_status(site, v, o) for v in o["variations"]]
+        if "instock" in kids:
+            return "instock"
+        return "onbackorder" if "onbackorder" in kids else "outofstock"
+    managed, qty, holder = woo_effective(site, o, parent)
+    if managed:
+        if (qty or 0) > 0:
+            return "instock"
+        return "onbackorder" if holder["backorders"] != "no" else "outofstock"
+    return o["stock_status"]
+
+
+def _slug(s):
+    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-") or "product"
+
+
+def woo_base(req):
+    return "http://%s/woo/%s/wp-json/wc/v3" % (req.host, req.shop)
+
+
+def woo_product_json(site, o, parent, req):
+    """A product as /products shows it (variations too, when found through ?sku=)."""
+    managed, qty, holder = woo_effective(site, o, parent)
+    bo = (holder or o)["backorders"]
+    status = woo_stock_status(site, o, parent)
+    slug = _slug(o["name"])
+    base = woo_base(req)
+    d = OrderedDict([
+        ("id", o["id"]), ("name", o["name"]), ("slug", slug),
+        ("permalink", "http://%s/woo/%s/product/%s/" % (req.host, req.shop, slug)),
+        ("date_created", o["date_created"]), ("date_created_gmt", o["date_created"]),
+        ("date_modified", o["date_modified"]), ("date_modified_gmt", o["date_modified"]),
+        ("type", o["type"]), ("status", o["status"]), ("featured", False), ("catalog_visibility", "visible"),
+        ("description", ""), ("short_description", ""), ("sku", o["sku"]),
+        ("price", o["regular_price"]), ("regular_price", o["regular_price"]), ("sale_price", ""),
+        ("on_sale", False), ("purchasable", bool(o["regular_price"])), ("total_sales", 0),
+        ("virtual", False), ("downloadable", False), ("tax_status", "taxable"), ("tax_class", ""),
+        ("manage_stock", managed), ("stock_quantity", qty), ("backorders", bo),
+        ("backorders_allowed", bo != "no"), ("backordered", bool(managed) and (qty or 0) <= 0 and bo != "no"),
+        ("low_stock_amount", None), ("sold_individually", False),
+        ("parent_id", parent["id"] if parent is not None else 0),
+        ("categories", []), ("tags", []), ("attributes", []),
+        ("variations", [v["id"] for v in o.get("variations", [])]),
+        ("menu_order", o["menu_order"]), ("stock_status", status), ("meta_data", []),
+        ("_links", {"self": [{"href": "%s/products/%d" % (base, o["id"])}],
+                    "collection": [{"href": "%s/products" % base}]}),
+    ])
+    return d
+
+
+def woo_variation_json(site, v, parent, req):
+    managed, qty, holder = woo_effective(site, v, parent)
+    bo = (holder or v)["backorders"]
+    base = woo_base(req)
+    return OrderedDict([
+        ("id", v["id"]), ("date_created", v["date_created"]), ("date_created_gmt", v["date_created"]),
+        ("date_modified", v["date_modified"]), ("date_modified_gmt", v["date_modified"]),
+        ("description", ""),
+        ("permalink", "http://%s/woo/%s/product/%s/?variation=%d" % (req.host, req.shop, _slug(parent["name"]), v["id"])),
+        ("sku", v["sku"]), ("price", v["regular_price"]), ("regular_price", v["regular_price"]),
+        ("sale_price", ""), ("on_sale", False), ("status", v["status"]),
+        ("purchasable", bool(v["regular_price"])), ("virtual", False), ("downloadable", False),
+        ("tax_status", "taxable"), ("tax_class", ""),
+        ("manage_stock", managed), ("stock_quantity", qty), ("stock_status", woo_stock_status(site, v, parent)),
+        ("backorders", bo), ("backorders_allowed", bo != "no"),
+        ("backordered", bool(managed) and (qty or 0) <= 0 and bo != "no"), ("low_stock_amount", None),
+        ("attributes", v.get("attributes") or []), ("menu_order", v["menu_order"]), ("meta_data", []),
+        ("_links", {"self": [{"href": "%s/products/%d/variations/%d" % (base, parent["id"], v["id"])}],
+                    "collection": [{"href": "%s/products/%d/variations" % (base, parent["id"])}],
+                    "up": [{"href": "%s/products/%d" % (base, parent["id"])}]}),
+    ])
+
+
+def woo_fields(d, fields):
+    """WordPress _fields=a,b filter (top-level keys; "id" is always kept by WooCommerce)."""
+    if not fields:
+        return d
+    want = [f.strip() for f in fields.split(",") if f.strip()]
+    want_top = {f.split(".", 1)[0] for f in want}
+    if "id" in d:
+        want_top.add("id")
+    return OrderedDict((k, v) for k, v in d.items() if k in want_top)
+
+
+def woo_authenticate(site, req, query):
+    """Returns (key or None, error Resp or None)."""
+    ck = cs = None
+    auth = req.headers.get("Authorization") or ""
+    if auth[:6].lower() == "basic ":
+        try:
+            raw = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8")
+            ck, _, cs = raw.partition(":")
+        except Exception:
+            ck = cs = None
+    elif query.get("consumer_key") and query.get("consumer_secret"):
+        ck, cs = query["consumer_key"], query["consumer_secret"]
+    if not ck or not cs:
+        return None, None
+    key = None
+    for k in site["keys"]:
+        if hmac.compare_digest(k["consumer_key"].encode(), ck.encode()):
+            key = k
+    if key is None:
+        return None, None
+    if not hmac.compare_digest(key["consumer_secret"].encode(), cs.encode()):
+        return None, woo_eresp("woocommerce_rest_authentication_error", "Consumer secret is invalid.", 401)
+    if req.method in ("GET", "HEAD") and key["permissions"] not in ("read", "read_write"):
+        return None, woo_eresp("woocommerce_rest_authentication_error",
+                               "The API key provided does not have read permissions.", 401)
+    if req.method in ("POST", "PUT", "PATCH", "DELETE") and key["permissions"] not in ("write", "read_write"):
+        return None, woo_eresp("woocommerce_rest_authentication_error",
+                               "The API key provided does not have write permissions.", 401)
+    return key, None
+
+
+def woo_forbidden(route, method):
+    if route in ("products/batch", "variations/batch"):
+        return woo_eresp("woocommerce_rest_cannot_batch",
+                         "Sorry, you are not allowed to batch manipulate this resource.", 401)
+    if method in ("GET", "HEAD"):
+        if route in ("products", "variations"):
+            return woo_eresp("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401)
+        return woo_eresp("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource.", 401)
+    if method == "DELETE":
+        return woo_eresp("woocommerce_rest_cannot_delete", "Sorry, you are not allowed to delete this resource.", 401)
+    if route in ("products", "variations"):
+        return woo_eresp("woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources.", 401)
+    return woo_eresp("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource.", 401)
+
+
+class WooParams:
+    """WordPress REST argument validation for collection parameters."""
+
+    def __init__(self, query):
+        self.q = query
+        self.errors = OrderedDict()
+        self.details = OrderedDict()
+
+    def bad(self, name, msg, code="rest_invalid_type"):
+        self.errors[name] = msg
+        self.details[name] = {"code": code, "message": msg, "data": None}
+
+    def int(self, name, default, lo=None, hi=None):
+        v = self.q.get(name)
+        if v is None:
+            return default
+        if not rest_is_integer(v):
+            self.bad(name, "%s is not of type integer." % name)
+            return default
+        v = int(float(v))
+        if lo is not None and hi is not None and not (lo <= v <= hi):
+            self.bad(name, "%s must be between %d (inclusive) and %d (inclusive)" % (name, lo, hi), "rest_out_of_bounds")
+        elif lo is not None and hi is None and v < lo:
+            self.bad(name, "%s must be greater than or equal to %d" % (name, lo), "rest_out_of_bounds")
+        return v
+
+    def enum(self, name, default, values):
+        v = self.q.get(name)
+        if v is None:
+            return default
+        if v not in values:
+            self.bad(name, "%s is not one of %s." % (name, ", ".join(values)), "rest_not_in_enum")
+            return default
+        return v
+
+    def ids(self, name):
+        v = self.q.get(name)
+        if v is None or v == "":
+            return None
+        out = []
+        for part in v.split(","):
+            part = part.strip()
+            if not rest_is_integer(part):
+                self.bad(name, "%s[%d] is not of type integer." % (name, len(out)))
+                return None
+            out.append(int(float(part)))
+        return out
+
+    def response(self):
+        if not self.errors:
+            return None
+        return woo_eresp("rest_invalid_param", "Invalid parameter(s): %s" % ", ".join(self.errors), 400,
+                         params=dict(self.errors), details=dict(self.details))
+
+
+def _woo_sort(objs, orderby, order, include):
+    if orderby == "include" and include:
+        pos = {i: n for n, i in enumerate(include)}
+        objs.sort(key=lambda o: pos.get(o["id"], 10 ** 9))
+        return objs
+    keyf = {
+        "date": lambda o: (o["date_created"], o["id"]),
+        "modified": lambda o: (o["date_modified"], o["id"]),
+        "title": lambda o: (o["name"].lower(), o["id"]),
+        "slug": lambda o: (_slug(o["name"]), o["id"]),
+        "menu_order": lambda o: (o["menu_order"], o["id"]),
+    }.get(orderby, lambda o: o["id"])
+    objs.sort(key=keyf, reverse=(order == "desc"))
+    return objs
+
+
+def woo_list(sim, site, req, query, route, parent, per_page_max=100):
+    """GET /products and GET /products/{pid}/variations."""
+    P = WooParams(query)
+    per_page = P.int("per_page", 10, 1, per_page_max)
+    page = P.int("page", 1, 1, None)
+    offset = P.int("offset", None, 0, None)
+    orderby = P.enum("orderby", "date", PRODUCT_ORDERBY if parent is None else VARIATION_ORDERBY)
+    order = P.enum("order", "desc", ["asc", "desc"])
+    include = P.ids("include")
+    status = P.enum("status", "any", ["any", "future", "trash", "draft", "pending", "private", "publish"])
+    ptype = P.enum("type", None, ["simple", "grouped", "external", "variable"]) if parent is None else None
+    sku = query.get("sku")
+    err = P.response()
+    if err:
+        return err
+    # The filtered, sorted list is cached until the next write to this site, so that
+    # paging through a large catalogue does not re-sort it for every page.
+    ckey = (site["name"], parent["id"] if parent is not None else None, sku,
+            tuple(include) if include is not None else None, status, ptype, orderby, order)
+    gen = sim.woo_gen.get(site["name"], 0)
+    hit = sim.woo_cache.get(ckey)
+    if hit is not None and hit[0] == gen and hit[1] is site:
+        ordered, parents = hit[2], hit[3]
+    else:
+        ordered, parents = _woo_select(site, parent, sku, include, status, ptype, orderby, order)
+        if len(sim.woo_cache) > 64:
+            sim.woo_cache.clear()
+        sim.woo_cache[ckey] = (gen, site, ordered, parents)
+    total = len(ordered)
+    pages = int(math.ceil(total / float(per_page))) if per_page else 0
+    start = offset if offset is not None else (page - 1) * per_page
+    chunk = ordered[start:start + per_page]
+    fields = query.get("_fields")
+    if parent is None:
+        body = [woo_fields(woo_product_json(site, o, parents[o["id"]], req), fields) for o in chunk]
+    else:
+        body = [woo_fields(woo_variation_json(site, o, parent, req), fields) for o in chunk]
+    headers = [("X-WP-Total", str(total)), ("X-WP-TotalPages", str(pages))]
+    base = woo_base(req) + ("/products" if parent is None else "/products/%d/variations" % parent["id"])
+    links = []
+    qitems = [(k, v) for k, v in req.query_items if k != "page"]
+    if page > 1:
+        prev = min(page - 1, pages) if pages else page - 1
+        links.append('<%s?%s>; rel="prev"' % (base, urllib.parse.urlencode(qitems + [("page", prev)])))
+    if pages > page:
+        links.append('<%s?%s>; rel="next"' % (base, urllib.parse.urlencode(qitems + [("page", page + 1)])))
+    if links:
+        headers.append(("Link", ", ".join(links)))
+    return Resp(200, body, headers)
+
+
+def _woo_select(site, parent, sku, include, status, ptype, orderby, order):
+    if parent is None:
+        objs = []
+        skus = None
+        if sku:
+            parts = sku.split(",")
+            if len(parts) > 1:
+                parts.append(sku)
+            skus = {s.lower() for s in parts}
+        for oid, (o, par) in site["index"].items():
+            if par is not None and skus is None:
+                continue
+            if skus is not None and o["sku"].lower() not in skus:
+                continue
+            objs.append((o, par))
+    else:
+        objs = [(v, parent) for v in parent["variations"]]
+        if sku:
+            objs = [(v, p) for v, p in objs if v["sku"].lower() in {s.lower() for s in sku.split(",")}]
+    if include is not None:
+        objs = [(o, p) for o, p in objs if o["id"] in include]
+    if status == "any":
+        objs = [(o, p) for o, p in objs if o["status"] != "trash"]
+    else:
+        objs = [(o, p) for o, p in objs if o["status"] == status]
+    if ptype:
+        objs = [(o, p) for o, p in objs if o["type"] == ptype]
+    parents = {o["id"]: p for o, p in objs}
+    return _woo_sort([o for o, p in objs], orderby, order, include), parents
+
+
+def woo_validate_update(params):
+    """Schema validation WordPress applies to a single PUT (not to batch items)."""
+    errors = OrderedDict()
+    if "stock_quantity" in params and not rest_is_integer(params["stock_quantity"]):
+        errors["stock_quantity"] = "stock_quantity is not of type integer."
+    if "manage_stock" in params and not rest_is_boolean(params["manage_stock"]):
+        errors["manage_stock"] = "manage_stock is not of type boolean."
+    if "stock_status" in params and params["stock_status"] not in ("instock", "outofstock", "onbackorder"):
+        errors["stock_status"] = "stock_status is not one of instock, outofstock, onbackorder."
+    if "backorders" in params and params["backorders"] not in ("no", "notify", "yes"):
+        errors["backorders"] = "backorders is not one of no, notify, yes."
+    if errors:
+        return woo_eresp("rest_invalid_param", "Invalid parameter(s): %s" % ", ".join(errors), 400,
+                         params=dict(errors))
+    out = dict(params)
+    if "stock_quantity" in out:
+        out["stock_quantity"] = int(float(out["stock_quantity"]))
+    if "manage_stock" in out:
+        out["manage_stock"] = rest_sanitize_boolean(out["manage_stock"])
+    return out
+
+
+def woo_apply(sim, site, o, parent, params, req, route):
+    """Apply one update (single PUT or one batch item).  Mirrors prepare_object_for_database."""
+    sim.woo_touch(site)
+    def setq(target, new):
+        before = target["stock_quantity"]
+        target["stock_quantity"] = new
+        sim.log_write(kind="update", platform="woo", shop=site["name"], item=target["id"], sku=target["sku"],
+                      location="", before=before, after=new, delta=None if before is None else new - before,
+                      idempotency_key=None, request_id=req.rid, route=route)
+
+    if site["manage_stock"] or o["type"] == "variation":
+        if params.get("manage_stock") is not None:
+            o["manage_stock"] = wc_string_to_bool(params["manage_stock"])
+        if params.get("backorders") in ("no", "notify", "yes"):
+            o["backorders"] = params["backorders"]
+        sq, idelta = params.get("stock_quantity"), params.get("inventory_delta")
+        if o["type"] in ("grouped", "external"):
+            o["manage_stock"] = False
+            o["stock_quantity"] = None
+            if sq is not None:
+                req.notes.append("stock_quantity ignored for %s product %d" % (o["type"], o["id"]))
+        elif o["type"] == "variation" and not o["manage_stock"] and parent["manage_stock"]:
+            # get_manage_stock() is 'parent': WooCommerce stores the number on the variation, where
+            # nothing reads it; the stock shown stays the parent's.
+            if sq is not None or idelta is not None:
+                req.notes.append("stock_quantity ignored: variation %d inherits stock from its parent" % o["id"])
+        elif o["manage_stock"]:
+            if sq is not None:
+                setq(o, php_intval(sq))
+            elif idelta is not None:
+                setq(o, (o["stock_quantity"] or 0) + php_intval(idelta))
+        else:
+            if o["stock_quantity"] is not None:
+                o["stock_quantity"] = None
+            if sq is not None or idelta is not None:
+                req.notes.append("stock_quantity ignored: manage_stock is false for %d" % o["id"])
+            if o["type"] != "variable" and params.get("stock_status") in ("instock", "outofstock", "onbackorder"):
+                o["stock_status"] = params["stock_status"]
+    elif params.get("stock_quantity") is not None:
+        req.notes.append("stock_quantity ignored: the site does not manage stock")
+    for k in ("sku", "name", "status", "regular_price"):
+        if isinstance(params.get(k), str):
+            o[k] = params[k]
+    o["date_modified"] = woo_now()
+
+
+def woo_update_one(sim, site, oid, params, req, route, parent_id, batch):
+    """Returns (object json, None) or (None, error dict with status)."""
+    o, par = site["index"].get(oid, (None, None))
+    if parent_id is None:
+        if o is not None and par is not None:
+            return None, woo_error("woocommerce_rest_invalid_product_id",
+                                   "To manipulate product variations you should use the "
+                                   "/products/<product_id>/variations/<id> endpoint.", 404)
+        if o is None:
+            return None, woo_error("woocommerce_rest_product_invalid_id", "Invalid ID.", 400)
+    else:
+        if o is None or par is None or par["id"] != parent_id:
+            # A variation of another parent: UNVERIFIED (WooCommerce may accept it).
+            return None, woo_error("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 400)
+    if not isinstance(params, dict):
+        return None, woo_error("rest_invalid_param", "Invalid parameter(s): update", 400)
+    woo_apply(sim, site, o, par, params, req, route)
+    if parent_id is None:
+        return woo_product_json(site, o, par, req), None
+    return woo_variation_json(site, o, par, req), None
+
+
+def woo_batch(sim, site, req, body, route, parent):
+    if not isinstance(body, dict):
+        return woo_eresp("rest_invalid_param", "Invalid parameter(s): create, update, delete", 400)
+    errors = OrderedDict()
+    for k in ("create", "update", "delete"):
+        if k in body and body[k] is not None and not isinstance(body[k], list):
+            errors[k] = "%s is not of type array." % k
+    if errors:
+        return woo_eresp("rest_invalid_param", "Invalid parameter(s): %s" % ", ".join(errors), 400,
+                         params=dict(errors))
+    total = sum(len(body.get(k) or []) for k in ("create", "update", "delete"))
+    limit = int(sim.config["woo_batch_limit"])
+    if total > limit:
+        return woo_eresp("woocommerce_rest_request_entity_too_large",
+                         "Unable to accept more than %d items for this request." % limit, 413)
+    out = OrderedDict()
+    unsupported = woo_error("woocommerce_rest_sim_not_implemented",
+                            "The invkit simulator does not create or delete products.", 501)
+    if body.get("create"):
+        out["create"] = [OrderedDict([("id", 0), ("error", unsupported)]) for _ in body["create"]]
+    if body.get("update"):
+        res = []
+        for item in body["update"]:
+            iid = item.get("id") if isinstance(item, dict) else None
+            try:
+                oid = int(iid) if iid is not None and not isinstance(iid, bool) else 0
+            except (TypeError, ValueError):
+                oid = 0
+            obj, err = woo_update_one(sim, site, oid, item if isinstance(item, dict) else None, req, route,
+                                      parent["id"] if parent is not None else None, True)
+            res.append(obj if err is None else OrderedDict([("id", iid), ("error", err)]))
+        out["update"] = res
+    if body.get("delete"):
+        res = []
+        for iid in body["delete"]:
+            if php_intval(iid) == 0:
+                continue
+            res.append(OrderedDict([("id", php_intval(iid)), ("error", unsupported)]))
+        out["delete"] = res
+    # An empty PHP array encodes as [] (WooCommerce answers [] to an empty batch).
+    return Resp(200, out if out else [])
+
+
+def woo_json_body(req):
+    if not req.body:
+        return {}, None
+    ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if ctype == "application/x-www-form-urlencoded":
+        return dict(urllib.parse.parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True)), None
+    try:
+        return json.loads(req.body.decode("utf-8")), None
+    except (ValueError, UnicodeDecodeError):
+        return None, woo_eresp("rest_invalid_json", "Invalid JSON body passed.", 400, json_error_code=4,
+                               json_error_message="Syntax error")
+
+
+def woo_handle(sim, req):
+    site = sim.state["woocommerce"].get(req.shop)
+    rest = req.rest
+    if site is None or rest is None:
+        return Resp(404, b"<html><body><h1>Not Found</h1></body></html>", ctype="text/html; charset=UTF-8")
+    if rest in ("", "/"):
+        return Resp(200, {"name": site["name"], "namespaces": ["wc/v3"], "routes": {}})
+    if not (rest == "/wc/v3" or rest.startswith("/wc/v3/")):
+        return woo_no_route()
+    sub = rest[len("/wc/v3"):]
+    query = dict(req.query_items)
+    if sub in ("", "/"):
+        return Resp(200, {"namespace": "wc/v3", "routes": {"/wc/v3/" + r[1]: {"methods": list(r[2])}
+                                                            for r in WOO_ROUTES}})
+    for rx, route, methods in WOO_ROUTES:
+        m = rx.match(sub)
+        if m:
+            break
+    else:
+        return woo_no_route()
+    if req.method not in methods and not (req.method == "HEAD" and "GET" in methods):
+        return woo_no_route()
+    key, err = woo_authenticate(site, req, query)
+    if err is not None:
+        return err
+    gd = m.groupdict()
+    parent = None
+    if "pid" in gd:
+        parent_obj, par = site["index"].get(int(gd["pid"]), (None, None))
+        if parent_obj is None or par is not None:
+            if key is None:
+                return woo_forbidden(route, req.method)
+            # UNVERIFIED: WooCommerce's answer for a variation route under a missing parent.
+            return woo_eresp("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
+        parent = parent_obj
+    if route in ("products", "variations") and req.method in ("GET", "HEAD"):
+        if key is None:
+            P = WooParams(query)
+            P.int("per_page", 10, 1, int(sim.config["woo_per_page_max"]))
+            P.int("page", 1, 1, None)
+            err = P.response()
+            return err or woo_forbidden(route, req.method)
+        if route == "variations" and parent["type"] != "variable":
+            return Resp(200, [], [("X-WP-Total", "0"), ("X-WP-TotalPages", "0")])
+        return woo_list(sim, site, req, query, route, parent, int(sim.config["woo_per_page_max"]))
+    if key is None:
+        return woo_forbidden(route, req.method)
+    if route in ("products", "variations") or req.method == "DELETE":
+        return woo_eresp("woocommerce_rest_sim_not_implemented",
+                         "The invkit simulator does not create or delete products.", 501)
+    if route.endswith("/batch"):
+        body, err = woo_json_body(req)
+        if err is not None:
+            return err
+        return woo_batch(sim, site, req, body, route, parent)
+    oid = int(gd["id"])
+    if req.method in ("GET", "HEAD"):
+        o, par = site["index"].get(oid, (None, None))
+        if parent is None:
+            if o is not None and par is not None:
+                return woo_eresp("woocommerce_rest_invalid_product_id",
+                                 "To manipulate product variations you should use the "
+                                 "/products/<product_id>/variations/<id> endpoint.", 404)
+            if o is None:
+                return woo_eresp("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
+            return Resp(200, woo_fields(woo_product_json(site, o, par, req), query.get("_fields")))
+        if o is None or par is None or par["id"] != parent["id"]:
+            return woo_eresp("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 404)
+        return Resp(200, woo_fields(woo_variation_json(site, o, par, req), query.get("_fields")))
+    body, err = woo_json_body(req)
+    if err is not None:
+        return err
+    if not isinstance(body, dict):
+        return woo_eresp("rest_invalid_param", "Invalid parameter(s): body", 400)
+    params = dict(query)
+    params.update(body)
+    for k in ("consumer_key", "consumer_secret"):
+        params.pop(k, None)
+    params = woo_validate_update(params)
+    if isinstance(params, Resp):
+        return params
+    obj, e = woo_update_one(sim, site, oid, params, req, route, parent["id"] if parent is not None else None, False)
+    if e is not None:
+        return Resp(e["data"]["status"], e)
+    return Resp(200, obj)
+
+
+# --------------------------------------------------------------------------
+# Shopify endpoint
+# --------------------------------------------------------------------------
+
+SHOPIFY_RE = re.compile(r"^/shopify/(?P<shop>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<rest>/.*)?$")
+SHOPIFY_API_RE = re.compile(r"^/admin/api/(?P<ver>\d{4}-\d{2}|unstable)/graphql\.json$")
+WOO_RE = re.compile(r"^/(?:woo|woocommerce)/(?P<site>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<rest>/.*)?$")
+SHOPIFY_401 = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
+
+
+def shopify_preparse(req):
+    """Parse the GraphQL body early, so faults can match writes and idempotency keys."""
+    ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    try:
+        if ctype == "application/graphql":
+            query, variables, opname = req.body.decode("utf-8"), None, None
+        else:
+            obj = json.loads(req.body.decode("utf-8")) if req.body else None
+            if not isinstance(obj, dict):
+                req.gql_body = "bad"
+                return
+            query, variables, opname = obj.get("query"), obj.get("variables"), obj.get("operationName")
+            if opname is not None and not isinstance(opname, str):
+                req.gql_body = "bad"
+                return
+    except (ValueError, UnicodeDecodeError):
+        req.gql_body = "bad"
+        return
+    if not isinstance(query, str):
+        req.gql_body = "bad"
+        return
+    try:
+        req.gql = gql_prepare(query, variables, opname)
+    except GQLError as e:
+        req.gql_error = e
+        return
+    op = req.gql.op
+    req.is_write = op.kind == "mutation"
+    for sel in op.selections:
+        if isinstance(sel, Field):
+            req.ops.append(sel.name)
+            for d in sel.directives:
+                if d.name == "idempotent" and "key" in d.args:
+                    k = ast_value(d.args["key"], req.gql.raw_vars)
+                    if isinstance(k, str) and k:
+                        req.idem_keys.append(k)
+
+
+def shopify_handle(sim, req):
+    hdrs = [("X-Request-Id", req.rid)]
+    with sim.lock:
+        shop = sim.state["shopify"].get(req.shop)
+        if shop is None or req.version is None:
+            return Resp(404, {"errors": "Not Found"}, hdrs, "application/json; charset=utf-8")
+        hdrs.append(("X-Shopify-API-Version", req.version))
+        if req.method != "POST":
+            return Resp(405, {"errors": "Method Not Allowed"}, hdrs + [("Allow", "POST")],
+                        "application/json; charset=utf-8")
+        token = req.headers.get("X-Shopify-Access-Token") or ""
+        if not any(hmac.compare_digest(t.encode(), token.encode()) for t in shop["tokens"]):
+            # Observed body and header of Shopify's 401 (e.g. github.com/frappe/ecommerce_integrations
+            # issue 414 shows both).
+            return Resp(401, SHOPIFY_401, hdrs + [("WWW-Authenticate", 'Basic Realm="Shopify API Authentication"')],
+                        "application/json; charset=utf-8")
+        if req.gql_body == "bad":
+            # UNVERIFIED body for a request without a usable "query".
+            return Resp(400, {"errors": {"query": "Required parameter missing or invalid"}}, hdrs,
+                        "application/json; charset=utf-8")
+        status, body, extra = shopify_graphql(sim, shop, req)
+        return Resp(status, body, hdrs + extra, "application/json; charset=utf-8")
+
+
+def shopify_graphql(sim, shop, req):
+    b = sim.bucket(shop)
+
+    def ext(requested, actual):
+        return OrderedDict([("cost", OrderedDict([("requestedQueryCost", requested), ("actualQueryCost", actual),
+                                                  ("throttleStatus", b.status())]))])
+
+    if req.gql_error is not None:
+        return 200, OrderedDict([("errors", [req.gql_error.to_dict()]), ("extensions", ext(0, 0))]), []
+    ex = Executor(sim, shop, req.gql, api_version_strict(req.version), req)
+    errs = ex.prepare()
+    if errs:
+        return 200, OrderedDict([("errors", [e.to_dict() for e in errs]), ("extensions", ext(0, 0))]), []
+    requested = ex.requested_cost()
+    req.cost = {"requested": requested}
+    maxc = int(sim.config["max_query_cost"])
+    if requested > maxc:
+        # Observed Shopify answer for an over-limit query (code MAX_COST_EXCEEDED, cost, maxCost);
+        # the exact wording is UNVERIFIED.
+        msg = ("Query cost is %d, which exceeds the single query max cost limit (%d).\n\n"
+               "See https://shopify.dev/concepts/about-apis/rate-limits for more information on how the\n"
+               "cost of a query is calculated.\n\n"
+               "To query larger amounts of data with fewer limits, bulk operations should be used instead.\n"
+               "See https://shopify.dev/tutorials/perform-bulk-operations-with-admin-api for usage details.\n"
+               % (requested, maxc))
+        return 200, OrderedDict([("errors", [{"message": msg, "extensions": {"code": "MAX_COST_EXCEEDED",
+                                                                             "cost": requested, "maxCost": maxc}}]),
+                                 ("extensions", ext(requested, None))]), []
+    if not b.take(requested):
+        req.notes.append("throttled")
+        req.cost["throttled"] = True
+        status = int(sim.config["throttle_status"])
+        extra = []
+        if status == 429:
+            extra.append(("Retry-After", str(max(1, int(math.ceil(b.wait_for(requested)))))))
+        return status, OrderedDict([
+            ("errors", [{"message": "Throttled",
+                         "extensions": {"code": "THROTTLED",
+                                        "documentation": "https://shopify.dev/api/usage/rate-limits"}}]),
+            ("extensions", ext(requested, None))]), extra
+    data = ex.execute()
+    actual = ex.actual
+    if actual < requested:
+        b.refund(requested - actual)
+    elif actual > requested:
+        b.refill()
+        b.avail = max(0.0, b.avail - (actual - requested))
+    req.cost["actual"] = actual
+    body = OrderedDict()
+    if ex.errors:
+        body["errors"] = [e.to_dict() for e in ex.errors]
+    body["data"] = data
+    e = ext(requested, actual)
+    if ex.search:
+        e["search"] = ex.search
+    body["extensions"] = e
+    return 200, body, []
+
+
+# --------------------------------------------------------------------------
+# HTTP server
+# --------------------------------------------------------------------------
+
+MAX_BODY = 32 * 1024 * 1024
+
+
+class _BodyError(Exception):
+    def __init__(self, status, msg):
+        super().__init__(msg)
+        self.status, self.msg = status, msg
+
+
+def _redact(path, query):
+    if not query:
+        return path
+    items = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    items = [(k, "REDACTED" if k in ("consumer_key", "consumer_secret") else v) for k, v in items]
+    return path + "?" + urllib.parse.urlencode(items)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "invkit-sim/" + VERSION
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are closed after this many seconds
+
+    def log_message(self, fmt, *args):
+        if self.server.sim.verbose:
+            sys.stderr.write("sim: %s %s\n" % (self.address_string(), fmt % args))
+
+    def setup(self):
+        super().setup()
+        try:  # headers and body go out in one write; no Nagle delay on small answers
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+
+    # -- plumbing ----------------------------------------------------------------
+    def read_body(self):
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            out = bytearray()
+            while True:
+                line = self.rfile.readline(1024)
+                if not line:
+                    raise _BodyError(400, "truncated chunked body")
+                try:
+                    n = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    raise _BodyError(400, "bad chunk size")
+                if n == 0:
+                    while True:
+                        t = self.rfile.readline(8192)
+                        if t in (b"\r\n", b"\n", b""):
+                            break
+                    return bytes(out)
+                if len(out) + n > MAX_BODY:
+                    raise _BodyError(413, "request body too large")
+                chunk = self.rfile.read(n)
+                if len(chunk) != n:
+                    raise _BodyError(400, "truncated chunked body")
+                out += chunk
+                self.rfile.readline(8)
+        n = self.headers.get("Content-Length")
+        if n is None:
+            return b""
+        try:
+            n = int(n)
+        except ValueError:
+            raise _BodyError(400, "bad Content-Length")
+        if n < 0:
+            raise _BodyError(400, "bad Content-Length")
+        if n > MAX_BODY:
+            raise _BodyError(413, "request body too large")
+        data = self.rfile.read(n)
+        if len(data) != n:
+            raise _BodyError(400, "truncated body")
+        return data
+
+    def send(self, resp):
+        try:
+            self.send_response(resp.status)
+            for k, v in resp.headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(resp.body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self._headers_buffer.append(b"\r\n")
+            if self.command != "HEAD":
+                self._headers_buffer.append(resp.body)
+            self.flush_headers()
+        except OSError:
+            self.close_connection = True
+
+    def send_json(self, status, obj, headers=None):
+        self.send(Resp(status, obj, headers))
+
+    def drop(self, rst=False):
+        """Close the connection without an answer (FIN, or RST with rst=True)."""
+        self.close_connection = True
+        try:
+            if rst:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def pause(self, ms):
+        self.server.sim.stop_event.wait(ms / 1000.0)
+
+    # -- dispatch ----------------------------------------------------------------------
+    def dispatch(self):
+        sim = self.server.sim
+        t0 = time.monotonic()
+        try:
+            body = self.read_body()
+        except _BodyError as e:
+            self.close_connection = True
+            self.send_json(e.status, {"error": e.msg})
+            return
+        except OSError:
+            self.close_connection = True
+            return
+        split = urllib.parse.urlsplit(self.path)
+        path = split.path
+        if path == "/_sim" or path.startswith("/_sim/"):
+            try:
+                self.control(path, split.query, body)
+            except Exception:
+                traceback.print_exc()
+                self.send_json(500, {"error": "internal simulator error (see its stderr)"})
+            return
+        host = self.headers.get("Host") or "127.0.0.1:%d" % self.server.server_address[1]
+        req = Req(self.command, path, split.query, self.headers, body, host)
+        req.query_items = urllib.parse.parse_qsl(split.query, keep_blank_values=True)
+        m = SHOPIFY_RE.match(path)
+        w = WOO_RE.match(path)
+        if m:
+            req.platform, req.shop = "shopify", m.group("shop")
+            am = SHOPIFY_API_RE.match(m.group("rest") or "")
+            if am:
+                req.version = am.group("ver")
+                if self.command == "POST":
+                    shopify_preparse(req)
+        elif w:
+            req.platform, req.shop, req.rest = "woo", w.group("site"), w.group("rest") or ""
+            req.is_write = self.command in ("POST", "PUT", "PATCH", "DELETE")
+            sub = req.rest[len("/wp-json/wc/v3"):] if req.rest.startswith("/wp-json/wc/v3") else None
+            req.rest = req.rest[len("/wp-json"):] if req.rest.startswith("/wp-json") else None
+            if sub is not None:
+                for rx, route, _ in WOO_ROUTES:
+                    if rx.match(sub):
+                        req.ops.append(route)
+                        break
+        else:
+            self.send_json(404, {"error": "no such endpoint; platform APIs live under /shopify/<shop>/ "
+                                          "and /woo/<site>/, the control API under /_sim/"})
+            return
+        fault = sim.begin(req)
+        req.fault, req.t0, req.logpath = fault, t0, _redact(path, split.query)
+        try:
+            self.run(req, fault)
+        except Exception:
+            traceback.print_exc()
+            self.conclude(req, 500)
+            self.send_json(500, {"error": "internal simulator error (see its stderr)"})
+        finally:
+            self.conclude(req, None)
+
+    def conclude(self, req, status):
+        """Release the request's idempotency keys and log it, once, before its answer is
+        sent (so a client that has the answer also finds the request in the log)."""
+        if req.logged:
+            return
+        req.logged = True
+        sim = self.server.sim
+        with sim.lock:
+            for k in req.inflight:
+                sim.inflight.discard(k)
+            req.inflight = []
+        entry = OrderedDict([
+            ("request_id", req.rid), ("platform", req.platform), ("shop", req.shop),
+            ("method", req.method), ("path", req.logpath), ("status", status),
+            ("fault", req.fault["kind"] if req.fault else None),
+            ("ms", int((time.monotonic() - req.t0) * 1000)), ("ops", req.ops), ("write", req.is_write)])
+        if req.cost is not None:
+            entry["cost"] = req.cost
+        if req.replayed:
+            entry["replayed"] = True
+        if req.sale is not None:
+            entry["sale"] = req.sale
+        if req.notes:
+            entry["notes"] = req.notes
+        sim.log_request(entry)
+
+    def platform(self, req):
+        sim = self.server.sim
+        if req.platform == "shopify":
+            return shopify_handle(sim, req)
+        with sim.lock:
+            resp = woo_handle(sim, req)
+        resp.headers.append(("X-Request-Id", req.rid))
+        return resp
+
+    def fault_response(self, fault, req):
+        k = fault["kind"]
+        code = int(k) if k.isdigit() else 500
+        hdrs = [("X-Request-Id", req.rid)]
+        if fault["retry_after"] is not None and code in (429, 503):
+            hdrs.append(("Retry-After", str(fault["retry_after"])))
+        if fault["body"] is not None:
+            return Resp(code, fault["body"].encode("utf-8"), hdrs, fault["content_type"])
+        # 502/503 (and WooCommerce's 429, which comes from a host or WAF: WooCommerce has no
+        # REST rate limit of its own) are generic proxy pages; their exact shape is invented.
+        reason = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+                  503: "Service Unavailable"}[code]
+        html = ("<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>"
+                % (code, reason, code, reason)).encode()
+        if req.platform == "shopify":
+            if code == 429:
+                return Resp(429, {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}, hdrs,
+                            "application/json; charset=utf-8")
+            if code == 500:
+                # Shape of Shopify's GraphQL internal error (INTERNAL_SERVER_ERROR with requestId, as
+                # seen in public reports); that it comes with HTTP 500 rather than 200 is UNVERIFIED.
+                return Resp(500, {"errors": [{
+                    "message": "Internal error. Looks like something went wrong on our end.\nRequest ID: %s "
+                               "(include this in support requests)." % req.rid,
+                    "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": req.rid}}]}, hdrs,
+                    "application/json; charset=utf-8")
+            return Resp(code, html, hdrs, "text/html")
+        if code == 500:
+            # WordPress's fatal-error handler answer for REST requests.
+            return Resp(500, OrderedDict([
+                ("code", "internal_server_error"),
+                ("message", "<p>There has been a critical error on this website.</p>"),
+                ("data", {"status": 500}), ("additional_errors", [])]), hdrs)
+        return Resp(code, html, hdrs, "text/html")
+
+    def run(self, req, fault):
+        sim = self.server.sim
+        kind = fault["kind"] if fault else None
+        if fault and fault["phase"] == "before":
+            if kind == "slow":
+                self.pause(fault["ms"])
+            elif kind == "drop":
+                self.conclude(req, None)
+                self.drop(fault["rst"])
+                return
+            else:
+                if kind == "fail_key":
+                    with sim.lock:
+                        sim.sh_fail_keys(req.shop, req.idem_keys, req)
+                    fault = dict(fault, kind="500")
+                resp = self.fault_response(fault, req)
+                self.conclude(req, resp.status)
+                self.send(resp)
+                return
+        resp = self.platform(req)
+        if fault and fault["phase"] == "after":
+            if kind == "slow":
+                self.pause(fault["ms"])
+            elif kind in ("drop", "lost_answer"):
+                req.notes.append("applied, answer (%d) not sent" % resp.status)
+                self.conclude(req, None)
+                self.drop(fault["rst"])
+                return
+            else:
+                req.notes.append("applied, answer (%d) replaced by the fault" % resp.status)
+                resp = self.fault_response(fault, req)
+        # The idempotency keys stop being "in progress" once the answer is on its way, so a
+        # client that got the answer and retries at once never sees CONCURRENT_REQUEST.
+        self.conclude(req, resp.status)
+        self.send(resp)
+
+    # -- control API -------------------------------------------------------------------
+    def control(self, path, query, body):
+        sim = self.server.sim
+        host = self.client_address[0]
+        if not (host.startswith("127.") or host == "::1"):
+            self.send_json(403, {"error": "the control API answers loopback clients only"})
+            return
+        q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+        method = self.command
+        route = path.rstrip("/")
+        try:
+            data = json.loads(body.decode("utf-8")) if body.strip() else None
+        except (ValueError, UnicodeDecodeError):
+            self.send_json(400, {"error": "body is not JSON"})
+            return
+        try:
+            out = self._control(sim, method, route, q, data)
+        except SimError as e:
+            self.send_json(e.status, {"error": e.message})
+            return
+        except BadState as e:
+            self.send_json(400, {"error": str(e)})
+            return
+        if out is None:
+            self.send_json(404, {"error": "no such control endpoint: %s %s" % (method, path)})
+            return
+        self.send_json(200, out)
+        if route == "/_sim/shutdown":
+            sim.stop_event.set()
+
+    def _control(self, sim, method, route, q, data):
+        if route == "/_sim/health" and method == "GET":
+            return {"ok": True, "version": VERSION, "port": self.server.server_address[1],
+                    "uptime_s": round(time.time() - sim.started, 3)}
+        if route == "/_sim/state":
+            if method == "GET":
+                with sim.lock:
+                    return dump_state(sim.state)
+            if method in ("POST", "PUT"):
+                st = load_state(data)
+                sim.replace_state(st, initial=q.get("initial") in ("1", "true", "yes"))
+                return {"ok": True, "shopify": list(st["shopify"]), "woocommerce": list(st["woocommerce"])}
+        if route == "/_sim/reset" and method == "POST":
+            sim.reset()
+            return {"ok": True}
+        if route == "/_sim/log":
+            if method == "GET":
+                try:
+                    since = int(q.get("since", "0"))
+                except ValueError:
+                    raise SimError(400, "since must be an integer")
+                kind = q.get("kind")
+                with sim.lock:
+                    out = OrderedDict()
+                    if kind in (None, "", "writes"):
+                        out["writes"] = [w for w in sim.writes if w["seq"] > since]
+                    if kind in (None, "", "requests"):
+                        out["requests"] = [r for r in sim.requests if r["seq"] > since]
+                    out["last_seq"] = sim.log_seq
+                    return out
+            if method == "DELETE":
+                with sim.lock:
+                    sim.writes, sim.requests = [], []
+                return {"ok": True}
+        if route == "/_sim/log/clear" and method == "POST":
+            with sim.lock:
+                sim.writes, sim.requests = [], []
+            return {"ok": True}
+        if route == "/_sim/faults":
+            if method == "GET":
+                return sim.faults_view()
+            if method in ("POST", "PUT"):
+                return sim.set_faults(data if data is not None else {})
+            if method == "DELETE":
+                return sim.set_faults({"rules": [], "sales": None})
+        if route == "/_sim/config":
+            if method == "GET":
+                return dict(sim.config)
+            if method in ("POST", "PUT", "PATCH"):
+                return dict(sim.set_config(data if data is not None else {}))
+        if route == "/_sim/sale" and method == "POST":
+            if not isinstance(data, dict):
+                raise SimError(400, "sale body must be an object")
+            bad = set(data) - {"platform", "shop", "sku", "item", "location", "qty", "allow_negative"}
+            if bad:
+                raise SimError(400, "unknown sale key(s): %s" % ", ".join(sorted(bad)))
+            if not data.get("shop") or ("sku" not in data and "item" not in data):
+                raise SimError(400, "sale needs shop and sku or item")
+            rec = sim.sale(data.get("platform"), data["shop"], sku=data.get("sku"), item=data.get("item"),
+                           location=data.get("location"), qty=data.get("qty", 1),
+                           allow_negative=bool(data.get("allow_negative")))
+            return {"ok": True, "sale": rec}
+        if route == "/_sim/bucket" and method in ("GET", "POST", "PUT"):
+            if data is not None and not isinstance(data, dict):
+                raise SimError(400, "bucket body must be an object")
+            data = data or {}
+            name = q.get("shop") or data.get("shop")
+            with sim.lock:
+                shop = sim.state["shopify"].get(name)
+                if shop is None:
+                    raise SimError(404, "no Shopify shop %r" % (name,))
+                b = sim.bucket(shop)
+                if method != "GET" and "available" in data:
+                    b.refill()
+                    b.avail = _num(data["available"], "available", 0, b.size)
+                return dict(b.status())
+        if route == "/_sim/shutdown" and method == "POST":
+            return {"ok": True}
+        return None
+
+
+class SimServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, addr, handler, sim):
+        self.sim = sim
+        self._conns = set()
+        self._conns_lock = threading.Lock()
+        super().__init__(addr, handler)
+
+    def process_request(self, request, client_address):
+        with self._conns_lock:
+            self._conns.add(request)
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            with self._conns_lock:
+                self._conns.discard(request)
+            raise
+
+    def shutdown_request(self, request):
+        with self._conns_lock:
+            self._conns.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, socket.timeout)):
+            return
+        if self.sim.verbose or not isinstance(exc, OSError):
+            super().handle_error(request, client_address)
+
+    def close_connections(self, wait=2.0):
+        """Shut every open client connection and wait for the handler threads to finish."""
+        with self._conns_lock:
+            conns = list(self._conns)
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            with self._conns_lock:
+                if not self._conns:
+                    return True
+            time.sleep(0.02)
+        return False
+
+
+# --------------------------------------------------------------------------
+# main
+# --------------------------------------------------------------------------
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="sim.py", description="invkit platform simulator (Shopify GraphQL Admin + WooCommerce REST v3). "
+                                   "Binds 127.0.0.1 only; prints 'port N' first on stdout.")
+    ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: the OS chooses)")
+    ap.add_argument("--seed", default="0", help="seed for sample data, fault probabilities and random sales")
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--state", metavar="FILE.json", help="initial state (see README.md for the shape)")
+    g.add_argument("--sample", type=int, metavar="N", help="generate shop/site \"demo\" with N items each "
+                                                           "(default when no --state: 20)")
+    ap.add_argument("--scale", type=float, default=None, help="multiply Shopify's restore rate (time compression)")
+    ap.add_argument("--bucket", type=float, default=None, help="Shopify bucket size (maximumAvailable)")
+    ap.add_argument("--restore-rate", type=float, default=None, help="Shopify restore rate, points/s before --scale")
+    ap.add_argument("--max-query-cost", type=int, default=None, help="Shopify single-query cost limit")
+    ap.add_argument("--throttle-status", type=int, choices=(200, 429), default=None,
+                    help="HTTP status of a THROTTLED answer (default 200)")
+    ap.add_argument("--stale-mode", choices=("call", "entry"), default=None,
+                    help="a stale changeFromQuantity fails the whole call (default) or only that entry")
+    ap.add_argument("--woo-batch-limit", type=int, default=None, help="WooCommerce batch item limit (100)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log requests to stderr")
+    ap.add_argument("--version", action="version", version="sim.py " + VERSION)
+    a = ap.parse_args(argv)
+    if not 0 <= a.port <= 65535:
+        ap.error("--port must be 0..65535")
+    seed = int(a.seed) if re.fullmatch(r"-?\d+", a.seed) else a.seed
+    try:
+        if a.state:
+            with open(a.state, encoding="utf-8") as fh:
+                doc = json.load(fh)
+        else:
+            n = 20 if a.sample is None else a.sample
+            if n < 0:
+                ap.error("--sample must be >= 0")
+            doc = sample_state(n, seed)
+        state = load_state(doc)
+    except OSError as e:
+        sys.stderr.write("sim.py: %s: %s\n" % (a.state, e.strerror))
+        return 66
+    except ValueError as e:
+        sys.stderr.write("sim.py: %s: not valid JSON: %s\n" % (a.state, e))
+        return 65
+    except BadState as e:
+        sys.stderr.write("sim.py: %s: %s\n" % (a.state or "sample", e))
+        return 65
+    config = OrderedDict(DEFAULT_CONFIG)
+    for opt, key in (("scale", "scale"), ("bucket", "bucket_size"), ("restore_rate", "restore_rate"),
+                     ("max_query_cost", "max_query_cost"), ("throttle_status", "throttle_status"),
+                     ("stale_mode", "stale_mode"), ("woo_batch_limit", "woo_batch_limit")):
+        v = getattr(a, opt)
+        if v is not None:
+            config[key] = v
+    if config["scale"] <= 0:
+        ap.error("--scale must be > 0")
+    sim = Sim(state, seed, config, a.verbose)
+    try:
+        srv = SimServer(("127.0.0.1", a.port), Handler, sim)
+    except OSError as e:
+        sys.stderr.write("sim.py: cannot listen on 127.0.0.1:%d: %s\n" % (a.port, e.strerror))
+        return 69
+
+    def on_signal(signum, frame):
+        sim.stop_event.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, name="sim-accept", daemon=True)
+    t.start()
+    try:
+        sys.stdout.write("port %d\n" % srv.server_address[1])
+        sys.stdout.flush()
+    except OSError:
+        pass
+    try:
+        while not sim.stop_event.wait(0.5):
+            pass
+    finally:
+        sim.stop_event.set()
+        srv.shutdown()
+        srv.close_connections()
+        srv.server_close()
+        t.join(2.0)
+    if a.verbose:
+        sys.stderr.write("sim: stopped\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
