@@ -11,17 +11,17 @@ CFLAGS ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-	-Icommon $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+	-Icommon $(shell $(PKG_CONFIG) --cflags libcurl jansson 2>/dev/null) $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 override LDFLAGS += $(if $(SANITIZE),-fsanitize=$(SANITIZE))
-LIBS = -lcsv -lxxhash -linih
+LIBS = -lcsv -lxxhash -linih $(shell $(PKG_CONFIG) --libs libcurl jansson 2>/dev/null)
 
 BUILD = build$(if $(SANITIZE),-san)
 BIN = bin$(if $(SANITIZE),-san)
 
 TOOLS = $(notdir $(wildcard cmd/*))
-COMMON_SRC = $(wildcard common/*.c)
+COMMON_SRC = $(wildcard common/*.c common/platform/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
-HDRS = $(wildcard common/*.h)
+HDRS = $(wildcard common/*.h common/platform/*.h)
 
 all: $(TOOLS:%=$(BIN)/%)
 

@@ -1,0 +1,126 @@
+/*
+ * platform.c - the driver registry and what every channel shares: finding
+ * its config section, the HTTP layer built from its settings, and the
+ * idempotency key of a correction.
+ */
+#include "platform.h"
+
+#include <stdlib.h>
+#include <string.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "banned.h"
+
+const char *const corr_status_names[] = {
+	"pending", "applied", "unchanged", "conflict", "failed", "planned", "skipped",
+};
+
+/*
+ * Drivers, one file each in common/platform/.  Declared weak so that the
+ * tree builds while a driver is being written; a type whose driver is not
+ * linked in is an unknown type.
+ */
+extern const struct driver drv_file __attribute__((weak));
+extern const struct driver drv_shopify __attribute__((weak));
+extern const struct driver drv_woocommerce __attribute__((weak));
+
+const struct driver *
+driver_find(const char *type)
+{
+	const struct driver *all[] = { &drv_file, &drv_shopify, &drv_woocommerce };
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+		if (all[i] && !strcmp(all[i]->type, type))
+			return all[i];
+	return NULL;
+}
+
+struct chan *
+chan_open(const struct config *cfg, const char *name, int verbose, struct buf *err, int *code)
+{
+	const struct chan_cfg *cc = config_channel(cfg, name);
+	const struct driver *d;
+	long long conc, timeout;
+
+	buf_reset(err);
+	*code = EX_CONFIG;
+	if (!cc) {
+		if (cfg->path)
+			buf_addf(err, "%s: no channel '%s' (a [%s] section)", cfg->path, name, name);
+		else
+			buf_addf(err, "no configuration file found for channel '%s' (--config, "
+			    "$INVKIT_CONFIG, ./invkit.conf, ~/.config/invkit/invkit.conf, "
+			    "/etc/invkit.conf)", name);
+		return NULL;
+	}
+	if (!(d = driver_find(cc->type))) {
+		buf_addf(err, "%s:%d: [%s]: unknown type '%s'", cfg->path, cc->line, name, cc->type);
+		return NULL;
+	}
+	if (chan_get_int(cfg, cc, "concurrency", 4, 1, 64, &conc, err) < 0 ||
+	    chan_get_int(cfg, cc, "timeout", 30, 1, 3600, &timeout, err) < 0)
+		return NULL;
+	struct chan *c = xcalloc(1, sizeof *c);
+	c->drv = d;
+	c->cfg = cfg;
+	c->cc = cc;
+	c->name = cc->name;
+	c->verbose = verbose;
+	const char *base = chan_get(cc, "base_url");
+	if (base) {
+		if (http_url_ok(base, err) < 0) {
+			struct buf e = BUF_INIT;
+			buf_addf(&e, "%s:%d: [%s]: %s", cfg->path, cc->line, name, err->s);
+			buf_reset(err);
+			buf_add(err, e.s, e.len);
+			buf_release(&e);
+			free(c);
+			return NULL;
+		}
+		struct http_opts o = { 0 };
+		o.concurrency = (int)conc;
+		o.timeout_ms = (long)timeout * 1000;
+		o.ca_file = chan_get(cc, "ca_file");
+		o.verbose = verbose;
+		c->http = http_new(&o);
+	}
+	int rc = d->open(c, err);
+	if (rc) {
+		*code = rc;
+		http_free(c->http);
+		free(c);
+		return NULL;
+	}
+	*code = 0;
+	return c;
+}
+
+void
+chan_close(struct chan *c)
+{
+	if (!c)
+		return;
+	if (c->drv->close)
+		c->drv->close(c);
+	http_free(c->http);
+	free(c);
+}
+
+void
+corr_key(struct corr *k, const char *run)
+{
+	struct buf b = BUF_INIT;
+	buf_addf(&b, "%s\037%s\037%s\037", run, k->item ? k->item : "", k->location ? k->location : "");
+	if (k->has_from)
+		buf_addf(&b, "%lld", (long long)k->from);
+	else
+		buf_adds(&b, "null");
+	buf_addf(&b, "\037%lld", (long long)k->to);
+	XXH128_hash_t h = XXH3_128bits(b.s, b.len);
+	/* UUID-shaped, as Shopify's examples use for @idempotent(key:) */
+	snprintf(k->key, sizeof k->key, "%08x-%04x-%04x-%04x-%012llx",
+	    (unsigned)(h.high64 >> 32), (unsigned)(h.high64 >> 16) & 0xffff,
+	    (unsigned)h.high64 & 0xffff, (unsigned)(h.low64 >> 48),
+	    (unsigned long long)(h.low64 & 0xffffffffffffULL));
+	buf_release(&b);
+}

@@ -1,0 +1,116 @@
+/*
+ * platform.h - the one interface behind every platform driver (one file
+ * each in common/platform/): open a configured channel, pull its stock,
+ * read the current quantity of given items, and push corrections safely.
+ *
+ * The safe-write rules of DESIGN.md live in the drivers, because only a
+ * driver knows what its platform offers: a relative adjust with an
+ * idempotency key, an absolute set with compare-and-set, or neither (then
+ * re-read immediately before writing).  invpush owns everything around
+ * them: reading and planning the corrections, guards, the journal, resume
+ * and results.
+ *
+ * Ownership: a struct chan is created by chan_open() and freed by
+ * chan_close(); strings passed to emit() are borrowed for the call only.
+ */
+#ifndef INVKIT_PLATFORM_H
+#define INVKIT_PLATFORM_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "http.h"
+#include "util.h"
+
+/* One pulled quantity (invpull adds channel and ts). */
+struct pulled {
+	const char *item;	/* the platform's id */
+	const char *sku;	/* the platform's own SKU, may be "" */
+	const char *location;	/* platform location id, "" for one pool */
+	const char *state;	/* "available", "on_hand", ... */
+	int64_t qty;
+};
+
+struct pull_opts {
+	const char **skus;	/* only these SKUs (NULL: all) */
+	size_t nskus;
+	const char **items;	/* only these items (NULL: all) */
+	size_t nitems;
+	const char *since;	/* RFC 3339, where the platform can filter; NULL */
+};
+
+enum corr_status {
+	CS_PENDING = 0, CS_APPLIED, CS_UNCHANGED, CS_CONFLICT, CS_FAILED, CS_PLANNED, CS_SKIPPED
+};
+extern const char *const corr_status_names[];
+
+/* One correction as a driver sees it. */
+struct corr {
+	const char *sku, *item, *location, *reason;
+	int has_from;		/* from is known (else the target had no record) */
+	int64_t from, to, delta;
+	char key[80];		/* idempotency key: run + item + location + from + to */
+	/* filled by the driver */
+	int status;		/* enum corr_status */
+	int has_current;	/* read(): current quantity known */
+	int64_t current;
+	int64_t after;		/* quantity after the write, when the platform says */
+	int has_after;
+	char error[256];	/* why, when not applied (never a secret) */
+	void *user;		/* invpush's */
+};
+
+struct chan;
+
+struct driver {
+	const char *type;	/* the `type =` of a config section */
+	size_t max_batch;	/* most corrections in one push() call */
+	/*
+	 * Check the section, read the secret, prepare.  Returns 0, or an exit
+	 * code (78 bad config, 77 secret refused) with err set.
+	 */
+	int (*open)(struct chan *c, struct buf *err);
+	/*
+	 * Pull every matching quantity through emit.  Returns 0, or an exit
+	 * code (69 unavailable, 75 try later, 77 auth refused, 65 bad answer)
+	 * with err set: a pull that stops early is an error, never a short list.
+	 */
+	int (*pull)(struct chan *c, const struct pull_opts *o,
+	    void (*emit)(const struct pulled *p, void *arg), void *arg, struct buf *err);
+	/* Set current/has_current of each correction from the platform now. */
+	int (*read)(struct chan *c, struct corr **v, size_t n, struct buf *err);
+	/*
+	 * Apply up to max_batch corrections, setting each one's status
+	 * (applied, unchanged, conflict, failed) and error.  Never erase a
+	 * concurrent sale; never re-send a relative change blindly.  Returns 0,
+	 * or an exit code as pull when the platform could not be used at all.
+	 */
+	int (*push)(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *err);
+	void (*close)(struct chan *c);
+};
+
+struct chan {
+	const struct driver *drv;
+	const struct config *cfg;
+	const struct chan_cfg *cc;	/* its config section */
+	const char *name;
+	struct http *http;		/* NULL for drivers without network */
+	int verbose;
+	void *priv;			/* the driver's */
+};
+
+/* The driver for a config type, or NULL. */
+const struct driver *driver_find(const char *type);
+/*
+ * Open channel name from cfg: find its section and driver, create the HTTP
+ * layer from its settings (concurrency, timeout, ca_file) and call the
+ * driver's open.  Returns NULL with err set and *code the exit code (78
+ * config, 77 auth, 69 unavailable).
+ */
+struct chan *chan_open(const struct config *cfg, const char *name, int verbose,
+    struct buf *err, int *code);
+void chan_close(struct chan *c);
+/* The idempotency key of a correction in a run (hex of a hash). */
+void corr_key(struct corr *k, const char *run);
+
+#endif
