@@ -33,9 +33,12 @@ $(BUILD)/libinvkit.a: $(COMMON_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-# One binary per folder in cmd/: its objects plus the common library.
+# One binary per folder in cmd/: its objects plus the common library.  The
+# drivers are linked as objects: platform.c refers to them by weak symbols,
+# which would never pull them out of the archive.
+PLATFORM_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/platform/*.c))
 define tool_rule
-$(BIN)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c)) $(BUILD)/libinvkit.a
+$(BIN)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c)) $(PLATFORM_OBJ) $(BUILD)/libinvkit.a
 	@mkdir -p $(BIN)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
@@ -64,12 +67,14 @@ FUZZ = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/*.c))
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(HDRS)
 	@mkdir -p build-fuzz
 	clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon \
-		-fsanitize=fuzzer,address,undefined -o $@ $< $(COMMON_SRC) $(LIBS) -ljansson
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $@ $< $(COMMON_SRC) $(LIBS)
 fuzz: deps
 	$(MAKE) $(FUZZ)
 	@for f in $(FUZZ); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
 		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus-$$n \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build-fuzz/ \
+		build-fuzz/corpus-$$n \
 		tests/fuzz/corpus/$$n 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || exit 1; done
 
 demo: deps all

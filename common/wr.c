@@ -326,8 +326,9 @@ emit_rows(struct writer *w)
 				buf_addc(&o, ',');
 			csv_cell(&o, w->cols[c].name, w->cols[c].nlen);
 		} else {
-			if (w->cols[c].width < w->cols[c].nlen)
-				w->cols[c].width = dwidth(w->cols[c].name, w->cols[c].nlen);
+			size_t hw = dwidth(w->cols[c].name, w->cols[c].nlen);
+			if (w->cols[c].width < hw)
+				w->cols[c].width = hw;
 			if (c)
 				buf_add(&o, "  ", 2);
 			if (color)
