@@ -611,32 +611,49 @@ reader_next(struct reader *r, struct record **out)
 	return r->fmt == FMT_CSV ? next_csv(r, out) : next_ndjson(r, out);
 }
 
+/*
+ * Most spans of a record point into its text (an NDJSON line, a CSV line
+ * on the fast path): those are rebased onto the copy of the text; only the
+ * rest (decoded names, cells libcsv unquoted) is copied one by one.  Names
+ * from a CSV header live as long as the reader and are not copied.
+ */
+static const char *
+rebase(const char *p, size_t n, const struct record *src, struct record *dst, struct buf *mem)
+{
+	if (p >= src->text && p + n <= src->text + src->textlen)
+		return dst->text + (p - src->text);
+	const char *q = mem->s + mem->len;
+	buf_add(mem, p, n);
+	return q;
+}
+
 void
 rec_clone(struct record *dst, const struct record *src, struct buf *mem, struct fieldvec *fv)
 {
 	size_t total = src->textlen + 1;
 	for (size_t i = 0; i < src->nf; i++)
-		total += src->f[i].rawlen + src->f[i].vlen +
-		    (src->f[i].name != src->f[i].raw ? src->f[i].nlen : 0);
+		total += src->f[i].vlen + (src->f[i].name != src->f[i].raw ? src->f[i].nlen : 0) +
+		    (src->fmt == FMT_NDJSON ? src->f[i].rawlen : 0);
 	buf_reset(mem);
 	buf_grow(mem, total);	/* no realloc below: pointers stay good */
 	*dst = *src;
-	fv->n = 0;
 	dst->text = mem->s;
 	buf_add(mem, src->text ? src->text : "", src->text ? src->textlen : 0);
+	if (fv->cap < src->nf) {
+		fv->n = 0;
+		while (fv->cap < src->nf)
+			fieldvec_grow(fv);
+	}
+	memcpy(fv->v, src->f, src->nf * sizeof *src->f);
+	fv->n = src->nf;
 	for (size_t i = 0; i < src->nf; i++) {
-		struct field f = src->f[i];
-		f.raw = mem->s + mem->len;
-		buf_add(mem, src->f[i].raw, f.rawlen);
-		if (src->f[i].name == src->f[i].raw) {
-			f.name = f.raw;
-		} else {
-			f.name = mem->s + mem->len;
-			buf_add(mem, src->f[i].name, f.nlen);
+		struct field *f = &fv->v[i];
+		if (src->fmt == FMT_NDJSON) {
+			int same = f->name == f->raw;
+			f->raw = rebase(f->raw, f->rawlen, src, dst, mem);
+			f->name = same ? f->raw : rebase(f->name, f->nlen, src, dst, mem);
 		}
-		f.val = mem->s + mem->len;
-		buf_add(mem, src->f[i].val, f.vlen);
-		fieldvec_push(fv, &f);
+		f->val = rebase(f->val, f->vlen, src, dst, mem);
 	}
 	dst->f = fv->v;
 	dst->nf = fv->n;
