@@ -143,6 +143,19 @@ scan_string(struct scan *s)
 
 	s->esc = 0;
 	for (;;) {
+		/* eight plain bytes at a time: none is '"', '\\', < 0x20 or >= 0x80 */
+		while (i + 8 <= n) {
+			uint64_t w, q, b, c;
+			memcpy(&w, p + i, sizeof w);
+			q = w ^ UINT64_C(0x2222222222222222);
+			b = w ^ UINT64_C(0x5c5c5c5c5c5c5c5c);
+			c = ((q - UINT64_C(0x0101010101010101)) & ~q) |
+			    ((b - UINT64_C(0x0101010101010101)) & ~b) |
+			    (w - UINT64_C(0x2020202020202020)) | w;
+			if (c & UINT64_C(0x8080808080808080))
+				break;
+			i += 8;
+		}
 		while (i < n && !strclass[p[i]])
 			i++;
 		if (i >= n) {
