@@ -644,7 +644,8 @@ rec_clone(struct record *dst, const struct record *src, struct buf *mem, struct 
 		while (fv->cap < src->nf)
 			fieldvec_grow(fv);
 	}
-	memcpy(fv->v, src->f, src->nf * sizeof *src->f);
+	if (src->nf)
+		memcpy(fv->v, src->f, src->nf * sizeof *src->f);
 	fv->n = src->nf;
 	for (size_t i = 0; i < src->nf; i++) {
 		struct field *f = &fv->v[i];
