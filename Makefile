@@ -21,7 +21,7 @@ BIN = bin$(if $(SANITIZE),-san)
 TOOLS = $(notdir $(wildcard cmd/*))
 COMMON_SRC = $(wildcard common/*.c common/platform/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
-HDRS = $(wildcard common/*.h common/platform/*.h)
+HDRS = $(wildcard common/*.h common/platform/*.h cmd/*/*.h)
 
 all: $(TOOLS:%=$(BIN)/%)
 
@@ -33,9 +33,9 @@ $(BUILD)/libinvkit.a: $(COMMON_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-# One binary per folder in cmd/: its objects plus the common library.  The
-# drivers are linked as objects: platform.c refers to them by weak symbols,
-# which would never pull them out of the archive.
+# One binary per folder in cmd/: its objects, the platform drivers (linked
+# as objects, so that no driver depends on the order of archive members) and
+# the common library.
 PLATFORM_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/platform/*.c))
 define tool_rule
 $(BIN)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c)) $(PLATFORM_OBJ) $(BUILD)/libinvkit.a
@@ -47,9 +47,9 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 # ---- tests ----
 UNIT = $(patsubst tests/unit/%.c,$(BIN)/%,$(wildcard tests/unit/test_*.c))
 
-$(BIN)/test_%: tests/unit/test_%.c $(BUILD)/libinvkit.a $(HDRS)
+$(BIN)/test_%: tests/unit/test_%.c $(PLATFORM_OBJ) $(BUILD)/libinvkit.a $(HDRS)
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libinvkit.a $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PLATFORM_OBJ) $(BUILD)/libinvkit.a $(LIBS) -lcmocka
 
 check: deps
 	$(MAKE) all-tests

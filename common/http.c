@@ -29,6 +29,7 @@ struct http {
 	int inflight;
 	int have_bucket;
 	double bmax, bavail, brate, bstamp;
+	double inflight_cost;		/* cost of the requests sent, not yet answered */
 	uint64_t rng;
 	struct http_stats st;
 };
@@ -221,7 +222,8 @@ http_bucket(struct http *h, double max, double available, double rate)
 {
 	h->have_bucket = max > 0 && rate > 0;
 	h->bmax = max;
-	h->bavail = available < max ? available : max;
+	/* the platform has not counted the requests still in flight: they are ours */
+	h->bavail = (available < max ? available : max) - h->inflight_cost;
 	h->brate = rate;
 	h->bstamp = now();
 }
@@ -281,6 +283,7 @@ start(struct http *h, struct http_req *r)
 	r->error[0] = '\0';
 	curl_multi_add_handle(h->multi, c);
 	h->inflight++;
+	h->inflight_cost += r->cost;
 }
 
 /* Seconds from a Retry-After header (delta seconds; dates are not worth it). */
@@ -340,6 +343,7 @@ finish(struct http *h, struct http_req *r, CURLcode cc)
 	curl_easy_cleanup(r->easy);
 	r->easy = NULL;
 	h->inflight--;
+	h->inflight_cost -= r->cost;
 	h->st.bytes_in += r->resp.len;
 	r->status = cc == CURLE_OK ? status : 0;
 
@@ -366,6 +370,8 @@ finish(struct http *h, struct http_req *r, CURLcode cc)
 		retry = idem;
 		lost = !retry;
 	}
+	if (r->no_retry)
+		retry = 0;	/* the caller decides, after reading again */
 	if (h->o.verbose) {
 		struct buf p = BUF_INIT;
 		path_of(r->url.s, &p);

@@ -48,6 +48,9 @@ struct http_req {
 	struct curl_slist *hdrs;
 	struct buf body;
 	int idempotent;		/* safe to re-send after an ambiguous failure */
+	int no_retry;		/* never re-sent here, not even after a 429/503: the caller
+				   must re-read before sending again (a write without
+				   compare-and-set would be stale after the wait) */
 	double cost;		/* tokens taken from the bucket before sending (0: none) */
 	void (*done)(struct http_req *r, void *arg);
 	void *arg;
@@ -92,7 +95,8 @@ int http_retry(struct http *h, struct http_req *r, double delay);
 /*
  * The platform's own view of its rate limit: a bucket of max tokens with
  * available now, restored at rate per second.  Requests with a cost wait
- * until the bucket holds it.
+ * until the bucket holds it.  The cost of requests in flight (sent, not yet
+ * answered) is taken off available: the platform had not counted them.
  */
 void http_bucket(struct http *h, double max, double available, double rate);
 /* Value of response header name (case-insensitive), or NULL. */

@@ -16,21 +16,15 @@ const char *const corr_status_names[] = {
 	"pending", "applied", "unchanged", "conflict", "failed", "planned", "skipped",
 };
 
-/*
- * Drivers, one file each in common/platform/.  Declared weak so that the
- * tree builds while a driver is being written; a type whose driver is not
- * linked in is an unknown type.
- */
-extern const struct driver drv_file __attribute__((weak));
-extern const struct driver drv_shopify __attribute__((weak));
-extern const struct driver drv_woocommerce __attribute__((weak));
+/* Drivers, one file each in common/platform/. */
+extern const struct driver drv_file, drv_shopify, drv_woocommerce;
 
 const struct driver *
 driver_find(const char *type)
 {
 	const struct driver *all[] = { &drv_file, &drv_shopify, &drv_woocommerce };
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-		if (all[i] && !strcmp(all[i]->type, type))
+		if (!strcmp(all[i]->type, type))
 			return all[i];
 	return NULL;
 }

@@ -67,7 +67,8 @@ const char *reader_error(const struct reader *r);
 /*
  * Deep copy of src into dst, owning its memory in mem and fv (reused from
  * call to call: no allocation once they are big enough).  dst stays valid
- * after the reader moves on.
+ * after the reader moves on, but not after reader_free(): the names of CSV
+ * fields still point into the reader's header.
  */
 void rec_clone(struct record *dst, const struct record *src, struct buf *mem,
     struct fieldvec *fv);
