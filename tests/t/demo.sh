@@ -3,8 +3,8 @@
 . "$(dirname "$0")/../lib.sh"
 run "$TOP/scripts/demo"
 expect_rc 0 "demo: exit 0"
-expect_out_has "demo: six corrections applied" "6 applied, 0 unchanged, 0 conflict, 0 failed"
-expect_out_has "demo: afterwards only the sold item differs, by the sale" "10 keys: 9 equal, 1 changed"
+expect_err_has "demo: six corrections applied" "6 applied, 0 unchanged, 0 conflict, 0 failed"
+expect_err_has "demo: afterwards only the sold item differs, by the sale" "10 keys: 9 equal, 1 changed"
 grep -A2 "the shop now" "$T/out" | grep -q "CAP-NVY .* 117  119      2" &&
 	ok "demo: CAP-NVY shows 117 = 119 - 2 sold" || notok "demo: CAP-NVY shows 117 = 119 - 2 sold"
-expect_out_has "demo: accuracy report" "IRA 33.3%"
+expect_err_has "demo: accuracy report" "IRA 33.3%"
