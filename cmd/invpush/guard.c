@@ -73,10 +73,18 @@ guards_check(const struct run *r)
 	}
 	if (opt.force)
 		return;
-	if (ncorr && zero * 100 > (uint64_t)opt.max_zero * ncorr) {
-		buf_addf(&b, "%llu of %llu corrections (%.0f%%) would take an in-stock item to 0, "
+	/*
+	 * The share is of the whole feed when the input is one (invdiff --all),
+	 * else of the corrections; and it takes --min-zero items at least, so
+	 * that the one item that sold out since the last run does not stop a
+	 * cron job (which would soon run with --force, and no guard at all).
+	 */
+	uint64_t base = r->full ? (uint64_t)r->n : ncorr;
+	if (base && zero >= (uint64_t)opt.min_zero && zero * 100 > (uint64_t)opt.max_zero * base) {
+		buf_addf(&b, "%llu of %llu %s (%.0f%%) would take an in-stock item to 0, "
 		    "more than --max-zero %ld%%", (unsigned long long)zero,
-		    (unsigned long long)ncorr, 100.0 * (double)zero / (double)ncorr, opt.max_zero);
+		    (unsigned long long)base, r->full ? "records" : "corrections",
+		    100.0 * (double)zero / (double)base, opt.max_zero);
 		refuse(b.s);
 	}
 	if (opt.max_changes && changes > (uint64_t)opt.max_changes) {

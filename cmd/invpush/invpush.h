@@ -50,6 +50,7 @@ struct opts {
 	const char *config, *journal, *resume, *reject;
 	int dry_run, force, quiet, verbose, fmt;
 	long max_zero, max_shrink;	/* per cent */
+	long long min_zero;		/* items to 0 before --max-zero applies */
 	long long max_changes;		/* 0: no limit */
 	size_t batch;			/* 0: the driver's largest */
 };

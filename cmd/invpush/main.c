@@ -30,7 +30,7 @@ usage(int code)
 	FILE *f = code ? stderr : stdout;
 	fprintf(f,
 	    "usage: invpush [-fnqv] [-b size] [-c file] [-F format] [-j journal]\n"
-	    "               [--max-changes n] [--max-shrink pct] [--max-zero pct]\n"
+	    "               [--max-changes n] [--max-shrink pct] [--max-zero pct] [--min-zero n]\n"
 	    "               [--reject file] [--resume run] channel [file ...]\n");
 	if (!code)
 		fprintf(f,
@@ -44,6 +44,7 @@ usage(int code)
 		    "      --max-shrink PCT  refuse a full feed PCT%% shorter than the last (default 50)\n"
 		    "      --max-zero PCT    refuse when more than PCT%% of the corrections take an\n"
 		    "                        in-stock item to 0 (default 20)\n"
+		    "      --min-zero N      ... once at least N items would go to 0 (default 3)\n"
 		    "  -n, --dry-run         plan: results with status planned, nothing written\n"
 		    "  -q, --quiet           no summary and no progress\n"
 		    "      --reject FILE     set bad corrections aside in FILE and go on\n"
@@ -99,6 +100,7 @@ parse_args(int argc, char **argv)
 		{ "max-changes", required_argument, NULL, 'C' },
 		{ "max-shrink", required_argument, NULL, 'S' },
 		{ "max-zero", required_argument, NULL, 'Z' },
+		{ "min-zero", required_argument, NULL, 'M' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "reject", required_argument, NULL, 'R' },
 		{ "resume", required_argument, NULL, 'r' },
@@ -110,6 +112,7 @@ parse_args(int argc, char **argv)
 
 	opt.fmt = FMT_NDJSON;
 	opt.max_zero = 20;
+	opt.min_zero = 3;
 	opt.max_shrink = 50;
 	while ((c = getopt_long(argc, argv, "b:c:F:fhj:nqvV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -131,6 +134,7 @@ parse_args(int argc, char **argv)
 		case 'v': opt.verbose = 1; break;
 		case 'V': cli_version(); break;
 		case 'Z': opt.max_zero = pct_opt("--max-zero", optarg); break;
+		case 'M': opt.min_zero = num_opt("--min-zero", optarg, 1, INT64_MAX); break;
 		default: usage(EX_USAGE);
 		}
 	}

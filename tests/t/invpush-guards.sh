@@ -79,6 +79,33 @@ X
 STDIN=notinstock.ndjson run invpush -q --dry-run shop
 expect_rc 0 "max-zero: 1 of 5 (20%) in stock to 0, from -2 not counted: exit 0"
 
+# --- --min-zero: the one item that sold out since the last run (1 of 1,
+# 2 of 2) does not stop a routine sync; 3 of 3 does, and --min-zero 1
+# makes even one refused
+corr 1 1 > one.ndjson
+STDIN=one.ndjson run invpush -q --dry-run shop
+expect_rc 0 "min-zero: 1 of 1 corrections to 0 is below the floor of 3: exit 0"
+corr 2 2 > two.ndjson
+STDIN=two.ndjson run invpush -q --dry-run shop
+expect_rc 0 "min-zero: 2 of 2 to 0: exit 0"
+corr 3 3 > three.ndjson
+STDIN=three.ndjson run invpush -q --dry-run shop
+expect_rc 65 "min-zero: 3 of 3 to 0: refused"
+STDIN=one.ndjson run invpush -q --dry-run --min-zero 1 shop
+expect_rc 65 "min-zero 1: 1 of 1 to 0: refused"
+expect_err "min-zero 1: message" <<'X'
+invpush: refused: 1 of 1 corrections (100%) would take an in-stock item to 0, more than --max-zero 20%; nothing written (--force to push anyway)
+X
+STDIN=one.ndjson run invpush -q --dry-run --min-zero 0 shop
+expect_rc 64 "min-zero 0: usage error"
+# a full feed (invdiff --all): the share is of all its records, so 3 to 0
+# among 20 records (15%) passes where 3 of 3 corrections would not
+{ corr 3 3; awk 'BEGIN { for (i = 4; i <= 20; i++)
+	printf "{\"sku\":\"S%02d\",\"location\":\"w\",\"from\":10,\"to\":10,\"delta\":0,\"status\":\"same\"}\n", i }'; } |
+	sed 's/"delta":-10}/"delta":-10,"status":"changed"}/' > full.ndjson
+STDIN=full.ndjson run invpush -q --dry-run shop
+expect_rc 0 "max-zero, full feed: 3 of 20 records (15%) to 0: exit 0"
+
 # --- --max-changes
 corr 10 0 > ten.ndjson
 STDIN=ten.ndjson run invpush --max-changes 9 shop
