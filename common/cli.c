@@ -28,14 +28,6 @@ cli_version(void)
 	exit(0);
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void
 progress_init(struct progress *p, int quiet)
 {
@@ -50,7 +42,7 @@ progress_tick(struct progress *p, const char *what, uint64_t records, uint64_t b
 {
 	if (!p->on || (records & 0x3fff))
 		return;
-	double t = now();
+	double t = mono_now();
 	if (t - p->last < 0.2)
 		return;
 	p->last = t;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "banned.h"
@@ -275,4 +276,28 @@ int
 isatty_(int fd)
 {
 	return isatty(fd);
+}
+
+double
+mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+spool_to_stdout(FILE *spool)
+{
+	char b[1 << 16];
+	size_t n;
+	if (fflush(spool) != 0)
+		die_errno(EX_IOERR, "temporary file: write error");
+	rewind(spool);
+	while ((n = fread(b, 1, sizeof b, spool)) > 0)
+		xfwrite(b, n, stdout);
+	if (ferror(spool))
+		die_errno(EX_IOERR, "temporary file: read error");
+	fclose(spool);
+	close_stdout();
 }

@@ -60,6 +60,11 @@ void xfwrite(const void *p, size_t n, FILE *f);
 /* Flush and check stdout at exit; dies with EX_IOERR on error. */
 void close_stdout(void);
 
+/* Seconds on the monotonic clock, for durations. */
+double mono_now(void);
+/* Copy a spooled temporary file to stdout, close it and check stdout. */
+void spool_to_stdout(FILE *spool);
+
 /* True when fd is a terminal and progress/colour may be shown. */
 int isatty_(int fd);
 

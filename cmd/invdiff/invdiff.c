@@ -779,23 +779,6 @@ summary(void)
 		    "want has one channel: matched on the other key fields") : "key as given by -k");
 }
 
-/* Copy the spooled output to stdout. */
-static void
-flush_spool(void)
-{
-	char b[1 << 16];
-	size_t n;
-	if (fflush(spool) != 0)
-		die_errno(EX_IOERR, "temporary file: write error");
-	rewind(spool);
-	while ((n = fread(b, 1, sizeof b, spool)) > 0)
-		xfwrite(b, n, stdout);
-	if (ferror(spool))
-		die_errno(EX_IOERR, "temporary file: read error");
-	fclose(spool);
-	close_stdout();
-}
-
 int
 main(int argc, char **argv)
 {
@@ -888,7 +871,7 @@ main(int argc, char **argv)
 	progress_done(&prog);
 	writer_close(out);
 	rejects_close(&rj);
-	flush_spool();
+	spool_to_stdout(spool);
 	summary();
 	return opt.exitcode && (st.changed || st.onlywant || st.onlyhave) ? 1 : 0;
 }

@@ -70,14 +70,6 @@ usage(int code)
 	exit(code);
 }
 
-static double
-now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Add the comma-separated values of s to a list (empty values refused). */
 static void
 add_list(const char ***v, size_t *n, const char *s, const char *what)
@@ -152,7 +144,7 @@ wanted(const char *const *v, size_t n, const char *s)
 static void
 progress(int final)
 {
-	double t = now_mono();
+	double t = mono_now();
 	if (!st.prog.on || (!final && t - st.lastprog < 0.2))
 		return;
 	st.lastprog = t;
@@ -191,23 +183,6 @@ emit(const struct pulled *p, void *arg)
 	progress(0);
 }
 
-/* Copy the spooled records to stdout, once the pull is known to be whole. */
-static void
-flush_spool(FILE *spool)
-{
-	char b[1 << 16];
-	size_t n;
-	if (fflush(spool) != 0)
-		die_errno(EX_IOERR, "temporary file: write error");
-	rewind(spool);
-	while ((n = fread(b, 1, sizeof b, spool)) > 0)
-		xfwrite(b, n, stdout);
-	if (ferror(spool))
-		die_errno(EX_IOERR, "temporary file: read error");
-	fclose(spool);
-	close_stdout();
-}
-
 static void
 summary(const struct chan *c)
 {
@@ -221,7 +196,7 @@ summary(const struct chan *c)
 		    (unsigned long long)h->requests, (unsigned long long)h->throttled,
 		    (unsigned long long)h->retries);
 	}
-	fprintf(stderr, "; %.1f s\n", now_mono() - st.start);
+	fprintf(stderr, "; %.1f s\n", mono_now() - st.start);
 }
 
 static void
@@ -286,7 +261,7 @@ main(int argc, char **argv)
 		usage(EX_USAGE);
 	}
 	st.channel = argv[0];
-	st.start = now_mono();
+	st.start = mono_now();
 	if (config_load(&cfg, opt.config, &err) < 0)
 		die(EX_CONFIG, "%s", err.s);
 	struct chan *c = chan_open(&cfg, st.channel, opt.verbose, &err, &code);
@@ -312,7 +287,7 @@ main(int argc, char **argv)
 		warnx_("%s", err.len ? err.s : "pull failed");	/* and nothing on stdout */
 		fclose(spool);
 	} else {
-		flush_spool(spool);
+		spool_to_stdout(spool);
 		summary(c);
 	}
 

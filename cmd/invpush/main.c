@@ -185,9 +185,7 @@ summary(const struct chan *c, const struct run *r, const struct journal *j,
 	}
 	if (rj->count)
 		fprintf(stderr, "; %llu rejected to %s", (unsigned long long)rj->count, rj->path);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	fprintf(stderr, "; %.1f s\n", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - start);
+	fprintf(stderr, "; %.1f s\n", mono_now() - start);
 	if (j->path)
 		fprintf(stderr, "%s: journal %s\n", progname, j->path);
 }
@@ -255,7 +253,7 @@ static struct chan *c;
 int
 main(int argc, char **argv)
 {
-	struct timespec ts;
+	double start;
 	int code = 0;
 
 	cli_init(argv[0]);
@@ -270,7 +268,7 @@ main(int argc, char **argv)
 	if (opt.resume && (argc > 1 || opt.dry_run || opt.reject))
 		die(EX_USAGE, "--resume takes its corrections from the journal: no input file, "
 		    "--dry-run or --reject");
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	start = mono_now();
 	r.channel = argv[0];
 	if (config_load(&cfg, opt.config, &err) < 0)
 		die(EX_CONFIG, "%s", err.s);
@@ -308,7 +306,7 @@ main(int argc, char **argv)
 			finish(&j, &r);
 	}
 	code = write_results(&r, code, code ? err.s : NULL);
-	summary(c, &r, &j, &rj, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	summary(c, &r, &j, &rj, start);
 
 	journal_close(&j);
 	chan_close(c);

@@ -30,18 +30,10 @@ batch_size(const struct chan *c)
 	return opt.batch && opt.batch < max ? opt.batch : max;
 }
 
-static double
-mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 progress(const struct run *r, size_t done, size_t total)
 {
-	double t = mono();
+	double t = mono_now();
 	if (!prog.on || (done < total && t - lastprog < 0.2))
 		return;
 	lastprog = t;
