@@ -74,3 +74,19 @@ expect_out_has() {
 expect_empty_out() {
 	if [ ! -s "$T/out" ]; then ok "$1"; else notok "$1" "stdout: $(head -3 "$T/out")"; fi
 }
+
+# start_sim ARGS...: start the platform simulator (tests/sim/sim.py ARGS) on a
+# free loopback port, set $PORT and $SIMPID, and stop it when the script ends.
+start_sim() {
+	coproc SIM { exec python3 "$TOP/tests/sim/sim.py" --port 0 "$@"; }
+	SIMPID=$SIM_PID
+	read -r _ PORT <&"${SIM[0]}"
+	trap 'kill "$SIMPID" 2>/dev/null; wait "$SIMPID" 2>/dev/null; rm -rf "$T"' EXIT
+}
+# ctl METHOD PATH [BODY]: a request to the simulator's control API
+ctl() {
+	python3 -c 'import sys, urllib.request as u
+r = u.Request(sys.argv[1], data=sys.argv[3].encode() if len(sys.argv) > 3 else None,
+    method=sys.argv[2])
+sys.stdout.write(u.urlopen(r).read().decode())' "http://127.0.0.1:$PORT/_sim/$2" "$1" ${3+"$3"}
+}

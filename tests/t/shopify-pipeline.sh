@@ -12,17 +12,7 @@
 cd "$T" || exit 1
 export XDG_STATE_HOME=$T/state HOME=$T
 
-coproc SIM { exec python3 "$TOP/tests/sim/sim.py" --port 0 --sample 150 --seed 5 --scale 20; }
-SIMPID=$SIM_PID
-read -r _ PORT <&"${SIM[0]}"
-trap 'kill "$SIMPID" 2>/dev/null; wait "$SIMPID" 2>/dev/null; rm -rf "$T"' EXIT
-# a control request: ctl METHOD PATH [BODY] (python3: no curl binary needed)
-ctl() {
-	python3 -c 'import sys, urllib.request as u
-r = u.Request(sys.argv[1], data=sys.argv[3].encode() if len(sys.argv) > 3 else None,
-    method=sys.argv[2])
-sys.stdout.write(u.urlopen(r).read().decode())' "http://127.0.0.1:$PORT/_sim/$2" "$1" ${3+"$3"}
-}
+start_sim --sample 150 --seed 5 --scale 20
 
 printf 'shpat_sim_demo\n' > shop.token
 printf 'shpat_not_the_token_XYZZY\n' > bad.token
