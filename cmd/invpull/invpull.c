@@ -190,6 +190,11 @@ summary(const struct chan *c)
 		return;
 	fprintf(stderr, "%s: %s: %llu records, %zu items", progname, st.channel,
 	    (unsigned long long)st.records, keytab_count(&st.items));
+	if (c->unmanaged)
+		fprintf(stderr, " (%llu more whose stock the platform does not track)",
+		    (unsigned long long)c->unmanaged);
+	if (c->pages)
+		fprintf(stderr, "; %llu pages", (unsigned long long)c->pages);
 	if (c->http) {
 		const struct http_stats *h = http_stats(c->http);
 		fprintf(stderr, "; %llu requests, %llu throttled waits, %llu retries",
