@@ -82,7 +82,7 @@ demo: deps all
 
 # Install the Debian packages the build and tests need, when missing.
 DEB_DEPS = gcc make pkg-config libcurl4-openssl-dev libjansson-dev libcsv-dev \
-	libxxhash-dev libcmocka-dev libinih-dev python3 jq mandoc clang
+	libxxhash-dev libcmocka-dev libinih-dev python3 jq mandoc clang libclang-rt-14-dev
 deps:
 	@missing=$$(for p in $(DEB_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
