@@ -82,8 +82,11 @@ struct driver {
 	/*
 	 * Apply up to max_batch corrections, setting each one's status
 	 * (applied, unchanged, conflict, failed) and error.  Never erase a
-	 * concurrent sale; never re-send a relative change blindly.  Returns 0,
-	 * or an exit code as pull when the platform could not be used at all.
+	 * concurrent sale; never re-send a relative change blindly.  A
+	 * correction left CS_PENDING means "outcome unknown": invpush reports
+	 * it as failed and --resume reads it back, so leave pending whatever
+	 * was not decided.  Returns 0, or an exit code as pull when the
+	 * platform could not be used at all.
 	 */
 	int (*push)(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *err);
 	void (*close)(struct chan *c);
