@@ -28,6 +28,9 @@ struct item {
 	uint64_t n;		/* 1-based number in the run (the journal's "input") */
 	int skip;		/* invdiff -a's same/within: not a correction */
 	int inflight;		/* resume: sent, no result in the journal */
+	int resend;		/* resume: read back as not applied: send it again */
+	uint64_t batch;		/* resume: the batch it was last sent in, and where */
+	size_t pos;
 	int stopped;		/* not sent: the run stopped before its batch */
 	char at[32];		/* when applied */
 };
@@ -115,6 +118,7 @@ void journal_close(struct journal *j);
 int push_all(struct chan *c, struct run *r, struct journal *j, struct buf *err);
 /* Resolve the items sent without a result by reading the platform. */
 int resolve_inflight(struct chan *c, struct run *r, struct journal *j, struct buf *err);
+int resend_unanswered(struct chan *c, struct run *r, struct journal *j, struct buf *err);
 /* Mark every pending item planned (dry run). */
 void plan_all(struct run *r);
 /* Write one result record per item to stdout in fmt; returns the exit code. */

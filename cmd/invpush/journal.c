@@ -337,6 +337,8 @@ struct jres {
 	char *error;
 	int has_after;
 	int64_t after;
+	uint64_t batch;		/* the last batch it was sent in */
+	size_t pos;		/* its place in that batch */
 };
 
 /* Everything journal_load gathers before the items are rebuilt. */
@@ -456,12 +458,21 @@ load_sending(struct jload *x, const struct record *rec)
 	json_t *a = f && f->type == J_ARRAY ? json_loadb(f->val, f->vlen, 0, &e) : NULL, *o;
 	size_t i;
 
+	const struct field *bf = getf(rec, "batch");
+	struct buf why = BUF_INIT;
+	int64_t batch = 0;
 	if (!a)
 		corrupt(x, rec->line, "no 'corrections' array");
+	int bad = !bf || field_int(bf, &batch, &why) != 0 || batch < 1;
+	buf_release(&why);
+	if (bad)
+		corrupt(x, rec->line, "a 'sending' line with no valid 'batch'");
 	json_array_foreach(a, i, o) {
 		struct jres *jr = &x->res[jinput(x, rec->line, o)];
 		if (jr->status == CS_PENDING)
 			jr->inflight = 1;
+		jr->batch = (uint64_t)batch;
+		jr->pos = i;
 	}
 	json_decref(a);
 }
@@ -568,6 +579,8 @@ rebuild_items(struct jload *x)
 		struct jres *jr = &x->res[it->n];
 		it->c.status = jr->status;
 		it->inflight = jr->inflight;
+		it->batch = jr->batch;
+		it->pos = jr->pos;
 		memcpy(it->at, jr->at, sizeof it->at);
 		snprintf(it->c.error, sizeof it->c.error, "%s", jr->error ? jr->error : "");
 		it->c.has_after = jr->has_after;

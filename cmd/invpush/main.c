@@ -282,7 +282,9 @@ main(int argc, char **argv)
 		channel_lock(r.channel);
 		journal_load(&j, &r, opt.resume);
 		journal_mark(&j, &r, "resumed", NULL);
-		if ((code = resolve_inflight(c, &r, &j, &err)) != 0)
+		if ((code = resolve_inflight(c, &r, &j, &err)) == 0)
+			code = resend_unanswered(c, &r, &j, &err);
+		if (code)
 			for (size_t i = 0; i < r.n; i++)	/* none of the rest was sent */
 				r.v[i].stopped = !r.v[i].skip && !r.v[i].inflight &&
 				    r.v[i].c.status == CS_PENDING;

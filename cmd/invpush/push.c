@@ -141,6 +141,7 @@ resolve_one(struct item *it, const char *at)
 		memcpy(it->at, at, 32);
 	} else if (c->has_from ? (c->has_current && c->current == c->from) : !c->has_current) {
 		c->status = CS_PENDING;	/* not applied: send it again */
+		it->resend = 1;
 	} else {
 		c->status = CS_CONFLICT;
 		if (c->has_current)
@@ -185,6 +186,49 @@ resolve_inflight(struct chan *c, struct run *r, struct journal *j, struct buf *e
 	}
 	free(v);
 	free(cv);
+	return code;
+}
+
+static int
+by_batch(const void *a, const void *b)
+{
+	const struct item *x = *(struct item *const *)a, *y = *(struct item *const *)b;
+	if (x->batch != y->batch)
+		return x->batch < y->batch ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/*
+ * Send again what a stopped run sent without an answer and a read showed
+ * not applied - each batch as it was, the same corrections in the same
+ * order, so that a platform with idempotency keys (the key is derived from
+ * the call's entries) answers the call that was sent with the earlier key
+ * as a replay if it lands late, and never applies it twice.
+ */
+int
+resend_unanswered(struct chan *c, struct run *r, struct journal *j, struct buf *err)
+{
+	struct item **v = xcalloc(r->n ? r->n : 1, sizeof *v);
+	size_t n = 0;
+	int code = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].resend && r->v[i].c.status == CS_PENDING)
+			v[n++] = &r->v[i];
+	qsort(v, n, sizeof *v, by_batch);
+	for (size_t i = 0; i < n && !code;) {
+		size_t k = 1;
+		while (i + k < n && v[i + k]->batch == v[i]->batch)
+			k++;
+		code = send_batch(c, r, j, v + i, k, err);
+		for (size_t m = i; m < i + k; m++)
+			v[m]->resend = 0;
+		if (code)
+			for (size_t m = i + k; m < n; m++)
+				v[m]->stopped = 1;
+		i += k;
+	}
+	free(v);
 	return code;
 }
 
