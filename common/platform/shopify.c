@@ -1410,6 +1410,12 @@ call_done(struct gq *q, json_t *data)
 		}
 	}
 	json_t *chs = json_object_get(group, "changes"), *chg;
+	/* each id parsed once, not once per (change, entry) pair: 250 x 250 a call */
+	long long *eit = xcalloc(k->n, sizeof *eit), *elo = xcalloc(k->n, sizeof *elo);
+	for (size_t j = 0; j < k->n; j++) {
+		eit[j] = gid_num(k->e[j].c->item, "InventoryItem");
+		elo[j] = gid_num(k->e[j].c->location, "Location");
+	}
 	json_array_foreach(chs, i, chg) {
 		const char *nm = jstr(chg, "name");
 		const char *it = jstr(json_object_get(chg, "item"), "id");
@@ -1417,16 +1423,17 @@ call_done(struct gq *q, json_t *data)
 		json_t *after = json_object_get(chg, "quantityAfterChange");
 		if (!nm || strcmp(nm, "available") != 0 || !it || !lo || !json_is_integer(after))
 			continue;
+		long long nit = gid_num(it, "InventoryItem"), nlo = gid_num(lo, "Location");
 		for (size_t j = 0; j < k->n; j++) {
 			struct corr *c = k->e[j].c;
-			if (c->status == CS_APPLIED &&
-			    gid_num(c->item, "InventoryItem") == gid_num(it, "InventoryItem") &&
-			    gid_num(c->location, "Location") == gid_num(lo, "Location")) {
+			if (c->status == CS_APPLIED && eit[j] == nit && elo[j] == nlo) {
 				c->has_after = 1;
 				c->after = (int64_t)json_integer_value(after);
 			}
 		}
 	}
+	free(eit);
+	free(elo);
 out:
 	free(ecode);
 	free(emsg);
