@@ -67,6 +67,24 @@ once() {
 		ok "$1" || notok "$1"
 }
 
+# a dry run plans every correction and writes nothing; a master that lost
+# its rows (every level to 0) is refused by the guard, nothing written
+ctl POST log/clear '{}' > /dev/null
+invpull -q shop | invdiff -q master.ndjson - > corr.ndjson
+STDIN=corr.ndjson run invpush -q --dry-run shop
+expect_rc 0 "dry run: exit 0"
+[ "$(jq -r .status "$T/out" | sort -u)" = planned ] && ok "dry run: every correction planned" ||
+	notok "dry run: every correction planned" "$(jq -r .status "$T/out" | sort | uniq -c)"
+[ "$(ctl GET 'log?kind=writes' | jq '.writes | length')" -eq 0 ] && ok "dry run: nothing written" ||
+	notok "dry run: nothing written"
+jq -c '.qty = 0' master.ndjson > lost.ndjson
+invpull -q shop | invdiff -q lost.ndjson - > corr-lost.ndjson
+STDIN=corr-lost.ndjson run invpush -q shop
+expect_rc 65 "guard: a master at 0 everywhere is refused"
+expect_err_has "guard: says why" "would take an in-stock item to 0"
+[ "$(ctl GET 'log?kind=writes' | jq '.writes | length')" -eq 0 ] && ok "guard: nothing written" ||
+	notok "guard: nothing written"
+
 ctl POST log/clear '{}' > /dev/null
 pipeline shop
 expect_rc 0 "pull | diff | push: exit 0"

@@ -46,6 +46,23 @@ converged() {
 	if [ $? -eq 0 ] && [ ! -s "$T/diff" ]; then ok "$1"; else notok "$1" "$(head -5 "$T/diff")"; fi
 }
 
+# a dry run plans every correction and writes nothing; a master that lost
+# its rows (every item to 0) is refused by the guard, nothing written
+invpull -q woo | invdiff -q master.ndjson - > corr.ndjson
+STDIN=corr.ndjson run invpush -q --dry-run woo
+expect_rc 0 "dry run: exit 0"
+[ "$(jq -r .status "$T/out" | sort -u)" = planned ] && ok "dry run: every correction planned" ||
+	notok "dry run: every correction planned" "$(jq -r .status "$T/out" | sort | uniq -c)"
+[ "$(ctl GET 'log?kind=writes' | jq '.writes | length')" -eq 0 ] && ok "dry run: nothing written" ||
+	notok "dry run: nothing written"
+jq -c '.qty = 0' master.ndjson > lost.ndjson
+invpull -q woo | invdiff -q lost.ndjson - > corr-lost.ndjson
+STDIN=corr-lost.ndjson run invpush -q woo
+expect_rc 65 "guard: a master at 0 everywhere is refused"
+expect_err_has "guard: says why" "would take an in-stock item to 0"
+[ "$(ctl GET 'log?kind=writes' | jq '.writes | length')" -eq 0 ] && ok "guard: nothing written" ||
+	notok "guard: nothing written"
+
 pipeline
 expect_rc 0 "pull | diff | push: exit 0"
 [ "$(jq -r .status "$T/out" | sort -u)" = applied ] && ok "every correction applied" ||
