@@ -63,6 +63,7 @@ struct reader {
 	struct cell { size_t off, n; } *cell;	/* each cell: offset from cellbase */
 	size_t ncells, cellcap;
 	int recdone;
+	int lastcr;		/* the last line ended in CR LF */
 	struct buf rectext;	/* raw text of a record read through libcsv */
 };
 
@@ -213,7 +214,8 @@ get_line(struct reader *r, const char **p, size_t *n)
 		}
 	}
 	r->lineno++;
-	if (*n && (*p)[*n - 1] == '\r')
+	r->lastcr = *n && (*p)[*n - 1] == '\r';
+	if (r->lastcr)
 		(*n)--;
 	return 1;
 }
@@ -458,13 +460,22 @@ csv_record(struct reader *r, struct record *rec)
 		}
 		return 1;
 	}
-	/* quoted: libcsv, line by line, until the record ends */
+	/*
+	 * quoted: libcsv, line by line, until the record ends.  An odd number
+	 * of quotes so far means the line ends inside a quoted field: its line
+	 * end is data, and a CR LF there stays CR LF.
+	 */
 	buf_reset(&r->rectext);
 	r->recdone = 0;
+	int inquote = 0;
 	for (;;) {
 		buf_add(&r->rectext, p, n);
+		for (const char *q = p; (q = memchr(q, '"', (size_t)(p + n - q))) != NULL; q++)
+			inquote ^= 1;
+		const char *eol = inquote && r->lastcr ? "\r\n" : "\n";
+		size_t eoln = strlen(eol);
 		if (csv_parse(&r->csv, p, n, csv_cb_field, csv_cb_record, r) != n ||
-		    csv_parse(&r->csv, "\n", 1, csv_cb_field, csv_cb_record, r) != 1) {
+		    csv_parse(&r->csv, eol, eoln, csv_cb_field, csv_cb_record, r) != eoln) {
 			seterr(r, "bad CSV quoting: %s", csv_strerror(csv_error(&r->csv)));
 			csv_restart(r);
 			/* skip the rest of this physical line's record */
@@ -493,7 +504,7 @@ csv_record(struct reader *r, struct record *rec)
 			csv_restart(r);
 			return -1;
 		}
-		buf_addc(&r->rectext, '\n');
+		buf_add(&r->rectext, eol, eoln);
 	}
 	rec->text = r->rectext.s;
 	rec->textlen = r->rectext.len;

@@ -122,7 +122,8 @@ dwidth(const char *s, size_t n)
 		w += (u >= 0x1100 && u <= 0x115f) || (u >= 0x2e80 && u <= 0xa4cf) ||
 		    (u >= 0xac00 && u <= 0xd7a3) || (u >= 0xf900 && u <= 0xfaff) ||
 		    (u >= 0xfe30 && u <= 0xfe4f) || (u >= 0xff00 && u <= 0xff60) ||
-		    (u >= 0xffe0 && u <= 0xffe6) || (u >= 0x20000 && u <= 0x3fffd) ? 2 : 1;
+		    (u >= 0xffe0 && u <= 0xffe6) || (u >= 0x1f300 && u <= 0x1faff) ||
+		    (u >= 0x20000 && u <= 0x3fffd) ? 2 : 1;
 	}
 	return w;
 }

@@ -373,8 +373,9 @@ model_add(struct model *m, uint64_t rec, const struct field *f)
 		vn = f->vlen;
 	}
 	/*
-	 * Known limits, excluded here and reported: the reader drops a CR
-	 * before a line end even inside a quoted cell; an empty column name
+	 * Known limits, excluded here: a CR in a cell (kept inside quotes
+	 * before a line end, but read as part of a CR LF line end when it
+	 * ends an unquoted line, which the rescan cannot tell); an empty column name
 	 * is fatal in a CSV header; a BOM at the start of the first column
 	 * name is taken for the file's BOM (any column here, to keep it simple).
 	 */

@@ -122,3 +122,13 @@ sku,channel,location,ts,counter,from,to,delta,reason
 A-100,wms,wh1,2026-03-02T09:14:00Z,mia,9,7,-2,count
 C-300,wms,wh1,2026-03-02T09:20:00Z,mia,2,0,-2,count
 X
+
+# a CR LF inside a quoted CSV cell is data and stays CR LF; the CR LF that
+# ends a line is a line end
+printf 'sku,qty,note\r\nA,1,"x\r\ny"\r\nB,2,plain\r\n' > "$T/crq.csv"
+run invdiff -q "$T/crq.csv" /dev/null
+expect_rc 0 "CR LF in a quoted cell: exit 0"
+expect_out "CR LF in a quoted cell: kept as data" <<'X'
+{"sku":"A","note":"x\r\ny","from":null,"to":1,"delta":1,"reason":"sync"}
+{"sku":"B","note":"plain","from":null,"to":2,"delta":2,"reason":"sync"}
+X
