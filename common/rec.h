@@ -78,9 +78,11 @@ void reader_free(struct reader *r);
 
 /*
  * Typed access.  Each returns 0 on success; 1 when the field is absent or
- * null (an empty CSV cell counts as null); -1 when it has the wrong type or
- * shape, with the reason written to why as "field 'qty': not an integer:
- * \"twelve\"".
+ * null; -1 when it has the wrong type or shape, with the reason written to
+ * why as "field 'qty': not an integer: \"twelve\"".  An empty CSV cell is
+ * null to the integer getters; the string getters give it as "" (a CSV
+ * cannot tell an empty string from a missing one: callers that care check
+ * the length).
  */
 int rec_int(const struct record *rec, int kid, int64_t *v, struct buf *why);
 /* String value of a field; decoded into scratch when it had escapes. */
