@@ -278,6 +278,42 @@ seterr(struct reader *r, const char *fmt, ...)
 	r->err.len = (size_t)n;
 }
 
+static int
+dup_field(struct reader *r, const struct field *f)
+{
+	struct buf q = BUF_INIT;
+	seterr(r, "duplicate field %s", quoted(&q, f->name, f->nlen));
+	buf_release(&q);
+	return -1;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	const struct field *x = *(const struct field *const *)a, *y = *(const struct field *const *)b;
+	size_t n = x->nlen < y->nlen ? x->nlen : y->nlen;
+	int c = memcmp(x->name, y->name, n);
+	return c ? c : (x->nlen > y->nlen) - (x->nlen < y->nlen);
+}
+
+/* Duplicate unknown names of a big record: sorted, O(n log n). */
+static int
+dup_sorted(struct reader *r, const struct record *rec)
+{
+	const struct field **v = xcalloc(rec->nf, sizeof *v);
+	size_t n = 0;
+	int rc = 0;
+	for (size_t i = 0; i < rec->nf; i++)
+		if (rec->f[i].kid < 0)
+			v[n++] = &rec->f[i];
+	qsort(v, n, sizeof *v, by_name);
+	for (size_t i = 1; i < n && !rc; i++)
+		if (!by_name(&v[i - 1], &v[i]))
+			rc = dup_field(r, v[i]);
+	free(v);
+	return rc;
+}
+
 /*
  * Fill rec->kidx from the field names and refuse duplicate names: a
  * record with two 'qty' fields has no meaning we could pick silently.
@@ -299,18 +335,15 @@ index_fields(struct reader *r, struct record *rec, int classify)
 			rec->kidx[(int)f->kid] = (int)i;
 			continue;
 		}
-		/* unknown names: pairwise, bounded; rare and short in practice */
-		size_t lim = rec->nf < 512 ? rec->nf : 512;
-		for (size_t j = 0; j < i && j < lim; j++)
+		/* unknown names: pairwise while records are small, as they are */
+		if (rec->nf > 64)
+			continue;
+		for (size_t j = 0; j < i; j++)
 			if (rec->f[j].kid < 0 && rec->f[j].nlen == f->nlen &&
-			    memcmp(rec->f[j].name, f->name, f->nlen) == 0) {
-				struct buf q = BUF_INIT;
-				seterr(r, "duplicate field %s", quoted(&q, f->name, f->nlen));
-				buf_release(&q);
-				return -1;
-			}
+			    memcmp(rec->f[j].name, f->name, f->nlen) == 0)
+				return dup_field(r, f);
 	}
-	return 0;
+	return rec->nf > 64 ? dup_sorted(r, rec) : 0;
 }
 
 static int
