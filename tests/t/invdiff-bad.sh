@@ -240,3 +240,12 @@ printf 'sku,qty,sku\nA,1,B\n' > dup-header.csv
 run invdiff --reject rej3.ndjson dup-header.csv good.ndjson
 expect_rc 65 "--reject, bad CSV header: still exit 65"
 expect_empty_out "--reject, bad CSV header: nothing on stdout"
+
+# a duplicate field name deep in a record of 1000 fields is found too
+python3 -c '
+d = ",".join("\"f%d\":%d" % (i, i) for i in range(1000))
+print("{\"sku\":\"A\",\"qty\":1," + d + ",\"f999\":2}")' > "$T/bigdup.ndjson"
+run invdiff "$T/bigdup.ndjson" /dev/null
+expect_rc 65 "duplicate field in a 1000-field record: exit 65"
+expect_err_has "duplicate field in a 1000-field record: named" 'bigdup.ndjson:1: duplicate field "f999"'
+expect_empty_out "duplicate field in a 1000-field record: nothing on stdout"
