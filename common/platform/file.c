@@ -88,7 +88,10 @@ struct fscan {
 };
 
 static const char *const file_keys[] = {
-	"type", "path", "locations", "concurrency", "timeout", NULL
+	"type", "path", "locations", "concurrency", "timeout",
+	/* scripts/invsync's own settings, read by it and ignored here */
+	"master", "rules", "map", "location_map", "bundles",
+	NULL
 };
 
 /* ---- opening ---- */
