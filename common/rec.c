@@ -847,3 +847,15 @@ rejects_close(struct rejects *rj)
 		die_errno(EX_IOERR, "%s: write error", rj->path);
 	rj->fp = NULL;
 }
+
+int
+reader_next_good(struct reader *r, struct record **rec, struct rejects *rj)
+{
+	int k;
+	while ((k = reader_next(r, rec)) < 0) {
+		if (k == -2)
+			die_errno(EX_IOERR, "%s: read error", reader_name(r));
+		reject_record(rj, reader_name(r), *rec, reader_error(r));
+	}
+	return k;
+}

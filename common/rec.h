@@ -113,5 +113,11 @@ int rejects_open(struct rejects *rj, const char *path);
 void reject_record(struct rejects *rj, const char *file, const struct record *rec,
     const char *why);
 void rejects_close(struct rejects *rj);
+/*
+ * The next good record, for loops that need no more than the shared
+ * rules: a read error is fatal (74), a bad record goes to reject_record()
+ * (fatal without a reject file).  1 with *rec set, 0 at the end.
+ */
+int reader_next_good(struct reader *r, struct record **rec, struct rejects *rj);
 
 #endif

@@ -142,15 +142,8 @@ load_book(const char *path)
 	struct record *rec;
 	struct buf key = BUF_INIT;
 	static const char *const descnames[] = { "description", "title", "name" };
-	int k;
 
-	while ((k = reader_next(r, &rec)) != 0) {
-		if (k == -2)
-			die_errno(EX_IOERR, "%s: read error", reader_name(r));
-		if (k < 0) {
-			reject_record(&rj, reader_name(r), rec, reader_error(r));
-			continue;
-		}
+	while (reader_next_good(r, &rec, &rj)) {
 		int64_t qty;
 		int rq;
 		if (ic_rec_key(rec, &key, &sc, &why) < 0) {
@@ -228,15 +221,8 @@ load_sales(const char *path)
 	struct reader *r = open_records(path);
 	struct record *rec;
 	uint64_t unknown = 0;
-	int k;
 
-	while ((k = reader_next(r, &rec)) != 0) {
-		if (k == -2)
-			die_errno(EX_IOERR, "%s: read error", reader_name(r));
-		if (k < 0) {
-			reject_record(&rj, reader_name(r), rec, reader_error(r));
-			continue;
-		}
+	while (reader_next_good(r, &rec, &rj)) {
 		const char *s;
 		size_t n;
 		int64_t qty;
@@ -275,15 +261,8 @@ load_history(const char *path)
 	struct reader *r = open_records(path);
 	struct record *rec;
 	struct buf key = BUF_INIT, ts = BUF_INIT;
-	int k;
 
-	while ((k = reader_next(r, &rec)) != 0) {
-		if (k == -2)
-			die_errno(EX_IOERR, "%s: read error", reader_name(r));
-		if (k < 0) {
-			reject_record(&rj, reader_name(r), rec, reader_error(r));
-			continue;
-		}
+	while (reader_next_good(r, &rec, &rj)) {
 		const char *s;
 		size_t n;
 		time_t t;
@@ -616,13 +595,7 @@ recount(const char *path)
 	int k;
 
 	keytab_init(&seen, sizeof(uint64_t));
-	while ((k = reader_next(r, &rec)) != 0) {
-		if (k == -2)
-			die_errno(EX_IOERR, "%s: read error", reader_name(r));
-		if (k < 0) {
-			reject_record(&rj, reader_name(r), rec, reader_error(r));
-			continue;
-		}
+	while (reader_next_good(r, &rec, &rj)) {
 		int64_t from = 0, to = 0;
 		int hasfrom = 0;
 		if (ic_rec_key(rec, &key, &sc, &why) < 0) {

@@ -434,17 +434,10 @@ report_main(int argc, char **argv)
 
 	struct reader *r = reader_open(path, FMT_AUTO, 0, RD_TRIM);
 	struct record *rec;
-	int k;
 	if (!r)
 		die_errno(EX_NOINPUT, "%s", path);
-	while ((k = reader_next(r, &rec)) != 0) {
-		if (k == -2)
-			die_errno(EX_IOERR, "%s: read error", reader_name(r));
-		if (k < 0)
-			reject_record(&rj, reader_name(r), rec, reader_error(r));
-		else
-			take(rec, reader_name(r));
-	}
+	while (reader_next_good(r, &rec, &rj))
+		take(rec, reader_name(r));
 	reader_free(r);
 	anyvalue |= opt.values != NULL;
 

@@ -453,17 +453,10 @@ ic_load_values(const char *path, struct keytab *t, struct rejects *rj)
 	struct reader *r = reader_open(path, FMT_AUTO, 0, RD_TRIM);
 	struct record *rec;
 	struct buf why = BUF_INIT, sc = BUF_INIT, q = BUF_INIT;
-	int k;
 
 	if (!r)
 		die_errno(EX_NOINPUT, "%s", path);
-	while ((k = reader_next(r, &rec)) != 0) {
-		if (k == -2)
-			die_errno(EX_IOERR, "%s: read error", reader_name(r));
-		if (k < 0) {
-			reject_record(rj, reader_name(r), rec, reader_error(r));
-			continue;
-		}
+	while (reader_next_good(r, &rec, rj)) {
 		const char *s;
 		size_t n;
 		int64_t v;
