@@ -90,3 +90,16 @@ r = u.Request(sys.argv[1], data=sys.argv[3].encode() if len(sys.argv) > 3 else N
     method=sys.argv[2])
 sys.stdout.write(u.urlopen(r).read().decode())' "http://127.0.0.1:$PORT/_sim/$2" "$1" ${3+"$3"}
 }
+# poll CMD...: until it succeeds, at most about 15 s
+poll() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# nwrites: writes of stock in the simulator's log (sales excluded);
+# at_least N: there are N of them or more
+nwrites() { ctl GET 'log?kind=writes' | jq '[.writes[] | select(.kind != "sale")] | length'; }
+at_least() { [ "$(nwrites)" -ge "$1" ]; }

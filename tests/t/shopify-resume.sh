@@ -41,18 +41,6 @@ levels=$(wc -l < have.ndjson)
 SLOW='{"kind":"slow","ms":300,"phase":"after","match":{"write":true}}'
 MUT=inventoryAdjustQuantities
 
-# poll CMD... until it succeeds, at most about 15 s
-poll() {
-	local i
-	for ((i = 0; i < 300; i++)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-# writes of the shop's levels in the log (sales excluded)
-nwrites() { ctl GET 'log?kind=writes' | jq '[.writes[] | select(.kind != "sale")] | length'; }
-at_least() { [ "$(nwrites)" -ge "$1" ]; }
 
 # fresh: a fresh shop, logs and state folder for run $1
 fresh() {
