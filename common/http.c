@@ -35,14 +35,6 @@ struct http {
 };
 
 static double
-now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
 rnd(struct http *h)
 {
 	h->rng ^= h->rng << 13;
@@ -212,7 +204,7 @@ http_submit(struct http *h, struct http_req *r)
 	r->attempts = 0;
 	r->error[0] = '\0';
 	r->not_before = 0;
-	r->seconds = now();	/* start time until done */
+	r->seconds = mono_now();	/* start time until done */
 	h->st.requests++;
 	enqueue(h, r);
 }
@@ -225,7 +217,7 @@ http_bucket(struct http *h, double max, double available, double rate)
 	/* the platform has not counted the requests still in flight: they are ours */
 	h->bavail = (available < max ? available : max) - h->inflight_cost;
 	h->brate = rate;
-	h->bstamp = now();
+	h->bstamp = mono_now();
 }
 
 /* Tokens now in the bucket. */
@@ -319,8 +311,8 @@ http_retry(struct http *h, struct http_req *r, double delay)
 	if (r->attempts > h->o.max_retries)
 		return -1;
 	h->st.retries++;
-	r->seconds = now() - r->seconds;	/* finish() made it a duration: back to the start */
-	r->not_before = now() + (delay >= 0 ? delay : backoff(h, r));
+	r->seconds = mono_now() - r->seconds;	/* finish() made it a duration: back to the start */
+	r->not_before = mono_now() + (delay >= 0 ? delay : backoff(h, r));
 	enqueue(h, r);
 	return 0;
 }
@@ -381,7 +373,7 @@ finish(struct http *h, struct http_req *r, CURLcode cc)
 	}
 	if (retry && r->attempts <= h->o.max_retries) {
 		h->st.retries++;
-		r->not_before = now() + (delay >= 0 ? delay : backoff(h, r));
+		r->not_before = mono_now() + (delay >= 0 ? delay : backoff(h, r));
 		enqueue(h, r);
 		return;
 	}
@@ -397,7 +389,7 @@ finish(struct http *h, struct http_req *r, CURLcode cc)
 		    " (gave up after %d attempts)", r->attempts);
 	r->ambiguous = lost;
 	h->st.ambiguous += (uint64_t)lost;
-	r->seconds = now() - r->seconds;
+	r->seconds = mono_now() - r->seconds;
 	if (r->done)
 		r->done(r, r->arg);
 }
@@ -406,7 +398,7 @@ finish(struct http *h, struct http_req *r, CURLcode cc)
 static double
 start_ready(struct http *h)
 {
-	double t = now(), wait = -1;
+	double t = mono_now(), wait = -1;
 	struct http_req *prev = NULL, *r = h->qhead;
 	while (r && h->inflight < h->o.concurrency) {
 		struct http_req *next = r->next;
@@ -466,11 +458,11 @@ http_run(struct http *h)
 			/* nothing in flight: sleep until the first can start (wait is
 			 * stale when callbacks just queued more: look again first) */
 			if (wait > 0 && !finished) {
-				double t0 = now();
+				double t0 = mono_now();
 				struct timespec ts = { (time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) };
 				while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 					;
-				h->st.wait_seconds += now() - t0;
+				h->st.wait_seconds += mono_now() - t0;
 			}
 			continue;
 		}

@@ -110,11 +110,17 @@ corr_key(struct corr *k, const char *run)
 	else
 		buf_adds(&b, "null");
 	buf_addf(&b, "\037%lld", (long long)k->to);
-	XXH128_hash_t h = XXH3_128bits(b.s, b.len);
+	key_uuid(b.s, b.len, k->key, sizeof k->key);
+	buf_release(&b);
+}
+
+void
+key_uuid(const void *s, size_t n, char *out, size_t outlen)
+{
+	XXH128_hash_t h = XXH3_128bits(s, n);
 	/* UUID-shaped, as Shopify's examples use for @idempotent(key:) */
-	snprintf(k->key, sizeof k->key, "%08x-%04x-%04x-%04x-%012llx",
+	snprintf(out, outlen, "%08x-%04x-%04x-%04x-%012llx",
 	    (unsigned)(h.high64 >> 32), (unsigned)(h.high64 >> 16) & 0xffff,
 	    (unsigned)h.high64 & 0xffff, (unsigned)(h.low64 >> 48),
 	    (unsigned long long)(h.low64 & 0xffffffffffffULL));
-	buf_release(&b);
 }

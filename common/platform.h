@@ -116,6 +116,8 @@ const struct driver *driver_find(const char *type);
 struct chan *chan_open(const struct config *cfg, const char *name, int verbose,
     struct buf *err, int *code);
 void chan_close(struct chan *c);
+/* A UUID-shaped key (37 bytes with the NUL) hashed from s[0..n). */
+void key_uuid(const void *s, size_t n, char *out, size_t outlen);
 /* The idempotency key of a correction in a run (hex of a hash). */
 void corr_key(struct corr *k, const char *run);
 

@@ -65,8 +65,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #include "banned.h"
 
@@ -1196,11 +1194,7 @@ call_key(struct call *k)
 		if (e->retry)
 			buf_addf(&b, "\037retry%d", e->retry);
 	}
-	XXH128_hash_t h = XXH3_128bits(b.s, b.len);
-	snprintf(k->key, sizeof k->key, "%08x-%04x-%04x-%04x-%012llx",
-	    (unsigned)(h.high64 >> 32), (unsigned)(h.high64 >> 16) & 0xffff,
-	    (unsigned)h.high64 & 0xffff, (unsigned)(h.low64 >> 48),
-	    (unsigned long long)(h.low64 & 0xffffffffffffULL));
+	key_uuid(b.s, b.len, k->key, sizeof k->key);
 	buf_release(&b);
 }
 
