@@ -57,6 +57,10 @@ check: deps
 
 all-tests: all $(UNIT)
 
+# the drivers against real servers installed from the npm registry (tests/real)
+check-real: deps all
+	tests/real/run
+
 check-asan: deps
 	$(MAKE) SANITIZE=address,undefined all-tests
 	INVKIT_BIN=$(CURDIR)/bin-san ASAN_OPTIONS=detect_leaks=1 tests/run
@@ -102,5 +106,5 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz bin bin-san
 
-.PHONY: all check check-asan all-tests demo deps install clean fuzz
+.PHONY: all check check-real check-asan all-tests demo deps install clean fuzz
 .PRECIOUS: $(BUILD)/%.o
