@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "invdiff.h"
 #include "keytab.h"
 #include "rec.h"
 #include "util.h"
@@ -51,7 +52,7 @@ struct keyfield {
 };
 
 static struct {
-	int all, partial, sum, exitcode, quiet, verbose, fmt;
+	int all, partial, sum, exitcode, quiet, verbose, fmt, patch;
 	const char *reason, *reject;
 	struct keyfield *key;
 	size_t nkey;
@@ -92,7 +93,8 @@ usage(int code)
 	FILE *f = code ? stderr : stdout;
 	fprintf(f,
 	    "usage: invdiff [-aepqsv] [-F format] [-k fields] [-r reason] [-t tolerance]\n"
-	    "               [--reject file] [--unbuffered] want have\n");
+	    "               [--reject file] [--unbuffered] want have\n"
+	    "       invdiff --patch [-q] [-F format] [-k fields] [--reject file] records corrections\n");
 	if (!code)
 		fprintf(f,
 		    "\nCompare two stock record streams and emit corrections (have -> want).\n\n"
@@ -101,6 +103,7 @@ usage(int code)
 		    "  -F, --format FMT      ndjson (default), csv or table\n"
 		    "  -k, --key FIELDS      key fields (default sku,location[,channel])\n"
 		    "  -p, --partial         keys missing from want are not corrections\n"
+		    "      --patch           add the corrections' deltas to the records instead\n"
 		    "  -q, --quiet           no summary\n"
 		    "  -r, --reason TEXT     reason of the corrections (default sync)\n"
 		    "      --reject FILE     write bad records to FILE and go on\n"
@@ -789,6 +792,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "partial", no_argument, NULL, 'p' },
+		{ "patch", no_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "reject", required_argument, NULL, 'R' },
@@ -816,6 +820,7 @@ main(int argc, char **argv)
 		case 'h': usage(0); break;
 		case 'k': parse_key(optarg); break;
 		case 'p': opt.partial = 1; break;
+		case 'P': opt.patch = 1; break;
 		case 'q': opt.quiet = 1; break;
 		case 'r':
 			if (!*optarg)
@@ -836,6 +841,22 @@ main(int argc, char **argv)
 	if (argc != 2) {
 		warnx_("%s", argc < 2 ? "want and have files are required" : "too many arguments");
 		usage(EX_USAGE);
+	}
+	if (opt.patch) {
+		static const char *const def[] = { "sku", "location" };
+		const char **names = NULL;
+		if (opt.all || opt.partial || opt.sum || opt.exitcode || opt.tol_pct || opt.tol != 0 ||
+		    strcmp(opt.reason, "sync"))
+			die(EX_USAGE, "--patch takes only -q, -F, -k and --reject");
+		if (opt.key) {
+			names = xcalloc(opt.nkey, sizeof *names);
+			for (size_t i = 0; i < opt.nkey; i++)
+				names[i] = opt.key[i].name;
+		}
+		int r = patch_main(argv[0], argv[1], names ? names : def, names ? opt.nkey : 2,
+		    opt.fmt, opt.quiet, opt.reject);
+		free(names);
+		return r;
 	}
 	if (!strcmp(argv[0], "-") && !strcmp(argv[1], "-"))
 		die(EX_USAGE, "want and have cannot both be standard input");

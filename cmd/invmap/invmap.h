@@ -127,6 +127,7 @@ struct invmap_opt {
 	const char *explain;	/* --explain: the sku to explain on stderr */
 	int unmapped;		/* U_* */
 	int quiet, verbose, fmt;
+	int explode;		/* --explode: bundles into their components */
 };
 
 struct invmap_stats {

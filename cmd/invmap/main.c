@@ -26,7 +26,7 @@ usage(int code)
 	fprintf(f,
 	    "usage: invmap [-qv] [-b bundles] [-F format] [-l locations] [-m map]\n"
 	    "              [-t channel] [-u pass|drop|reject] [--allocate channel -a rules]\n"
-	    "              [--explain sku] [--reject file] [--unbuffered] [file ...]\n");
+	    "              [--explain sku] [--explode] [--reject file] [--unbuffered] [file ...]\n");
 	if (!code)
 		fprintf(f,
 		    "\nTranslate stock records between platform and central SKUs, units,\n"
@@ -34,6 +34,7 @@ usage(int code)
 		    "  -m, --map FILE         mapping table: channel,item,platform_sku,sku,units\n"
 		    "  -l, --locations FILE   location table: channel,platform_location,location\n"
 		    "  -b, --bundles FILE     bundles: bundle_sku,component_sku,count\n"
+		    "      --explode          with -b: a bundle's record becomes its components'\n"
 		    "  -A, --allocate CHANNEL allocate the stock to show on CHANNEL\n"
 		    "  -a, --rules FILE       allocation rules: channel,sku,safety,share,max,min\n"
 		    "  -t, --to CHANNEL       reverse: central records to CHANNEL's listings\n"
@@ -86,6 +87,7 @@ main(int argc, char **argv)
 		{ "allocate", required_argument, NULL, 'A' },
 		{ "bundles", required_argument, NULL, 'b' },
 		{ "explain", required_argument, NULL, 'x' },
+		{ "explode", no_argument, NULL, 'E' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "locations", required_argument, NULL, 'l' },
@@ -138,6 +140,7 @@ main(int argc, char **argv)
 		case 'U': break;
 		case 'v': opt.verbose = 1; break;
 		case 'V': cli_version(); break;
+		case 'E': opt.explode = 1; break;
 		case 'x': nonempty("sku", optarg); opt.explain = optarg; break;
 		default: usage(EX_USAGE);
 		}
@@ -146,6 +149,10 @@ main(int argc, char **argv)
 	argv += optind;
 	if (opt.unmapped == U_REJECT && !reject)
 		die(EX_USAGE, "--unmapped reject needs --reject FILE");
+	if (opt.explode && !bundlef)
+		die(EX_USAGE, "--explode needs the bundles (-b FILE)");
+	if (opt.explode && (opt.alloc || opt.to))
+		die(EX_USAGE, "--explode takes sales apart; it does not go with --allocate or --to");
 	if (opt.alloc && !rulef)
 		die(EX_USAGE, "--allocate needs the rules (-a FILE)");
 	if (rulef && !opt.alloc)

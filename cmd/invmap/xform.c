@@ -408,7 +408,45 @@ static int bundles_on;
 int
 holding(void)
 {
-	return tab.nbundles > 0;
+	return tab.nbundles > 0 && !opt.explode;
+}
+
+/*
+ * --explode: a record of a bundle becomes one record per component that
+ * is not itself a bundle, with qty = the bundle's qty times the counts on
+ * the way down.  What a sale of a bundle takes from its components.
+ */
+static void
+explode(const char *file, const struct record *rec, const struct cur *c, uint32_t b, int64_t q)
+{
+	const struct bundle *bu = &tab.bundles[b];
+	for (uint32_t i = bu->first; i < bu->first + bu->n; i++) {
+		const struct bcomp *k = &tab.comps[i];
+		const struct pair *p = keytab_val(&tab.skus, k->sku);
+		size_t n;
+		const char *name = keytab_keyof(&tab.skus, p, &n);
+		int64_t m;
+		if (__builtin_mul_overflow(q, k->count, &m)) {
+			buf_reset(&why);
+			buf_addf(&why, "field 'qty': %lld x %lld pieces of '%s' overflows",
+			    (long long)q, (long long)k->count, name);
+			reject_record(&rj, file, rec, why.s);
+			return;
+		}
+		if (p->a) {
+			explode(file, rec, c, p->a - 1, m);
+			continue;
+		}
+		cur_copy(&curo, c);
+		cur_setstr(&curo, S_SKU, name);
+		cur_setint(&curo, S_QTY, m);
+		curo.set[S_ITEM] = 0;
+		curo.del[S_ITEM] = 1;
+		if (explaining(&curo, NULL) || explaining(c, NULL))
+			explain(file, rec->line, "explode: bundle '%s' qty %lld -> component '%s' "
+			    "qty %lld", cur_str(c, S_SKU), (long long)c->v[S_QTY], name, (long long)m);
+		emit(rec, &curo);
+	}
 }
 
 static void
@@ -479,6 +517,18 @@ gather(const char *file, const struct record *rec, struct cur *c)
 }
 
 /*
+ * The quantity of each bundle that is a component of another, remembered
+ * for the location last computed: bundles that share sub-bundles would
+ * otherwise be walked once per path, exponentially many times.
+ */
+struct bmemo {
+	uint32_t lid1;		/* location id + 1 it was computed for; 0 none */
+	int seen;
+	int64_t qty;
+};
+static struct bmemo *bmemo;
+
+/*
  * Quantity of bundle b at location lid: the minimum over its components of
  * floor(component quantity / count), components that are bundles computed
  * the same way, absent components 0; never below 0.  *seen: a component
@@ -497,7 +547,18 @@ bundle_qty(uint32_t b, uint32_t lid, int *seen, uint32_t *lim, int why)
 		int64_t have = 0;
 		uint32_t sub;
 		if (p->a) {
-			have = bundle_qty(p->a - 1, lid, seen, &sub, 0);
+			if (!bmemo)
+				bmemo = xcalloc(tab.nbundles, sizeof *bmemo);
+			struct bmemo *m = &bmemo[p->a - 1];
+			if (m->lid1 != lid + 1) {
+				int s = 0;
+				m->qty = bundle_qty(p->a - 1, lid, &s, &sub, 0);
+				m->seen = s;
+				m->lid1 = lid + 1;
+			}
+			have = m->qty;
+			if (m->seen)
+				*seen = 1;
 		} else {
 			qkey(&k, cp->sku, lid);
 			const struct compq *q = keytab_find(&compqty, k.s, k.len);
@@ -652,6 +713,15 @@ process(const char *file, const struct record *rec)
 		    cur_str(cp, S_CHANNEL), cur_str(cp, S_LOCATION), (long long)cp->v[S_QTY]);
 	if (!opt.to && !forward(file, rec, cp))
 		return;
+	if (opt.explode) {
+		const char *sku = cur_str(cp, S_SKU);
+		const struct pair *p = keytab_find(&tab.skus, sku, strlen(sku));
+		if (p && p->a) {
+			st.bundles++;
+			explode(file, rec, cp, p->a - 1, cp->v[S_QTY]);
+			return;
+		}
+	}
 	if (bundles_on && gather(file, rec, cp))
 		return;
 	after_bundles(file, rec, cp);
@@ -669,6 +739,7 @@ xform_release(void)
 		cur_release(&held[i].c);
 	}
 	free(held);
+	free(bmemo);
 	if (bundles_on) {
 		keytab_release(&compqty);
 		keytab_release(&locs);

@@ -82,3 +82,29 @@ bad "duplicate row" 'bundle_sku,component_sku,count\nX,Y,1\nX,Y,2\n' \
 	"bad.csv:3: duplicate row: component 'Y' of bundle 'X' is also on line 2"
 bad "missing column" 'bundle_sku,component,count\nX,Y,1\n' \
 	"bad.csv: missing column 'component_sku' (the header must name bundle_sku,component_sku,count)"
+
+# --explode: what a sale of a bundle takes from its components, nested
+# bundles all the way down, the listing's item dropped; other records pass
+cat > sold.ndjson <<'X'
+{"sku":"BIG","location":"W1","qty":-2,"item":"listing-9","channel":"shop"}
+{"sku":"A","location":"W1","qty":-1,"channel":"shop"}
+{"sku":"PAIR","location":"W2","qty":3}
+X
+run invmap -q -b b.csv --explode sold.ndjson
+expect_rc 0 "explode: exit 0"
+expect_out "explode: components, counts multiplied" <<'X'
+{"sku":"A","location":"W1","qty":-8,"channel":"shop"}
+{"sku":"B","location":"W1","qty":-4,"channel":"shop"}
+{"sku":"C","location":"W1","qty":-2,"channel":"shop"}
+{"sku":"A","location":"W1","qty":-1,"channel":"shop"}
+{"sku":"A","location":"W2","qty":6}
+X
+printf '{"sku":"BIG","location":"W1","qty":4611686018427387904}\n' > huge.ndjson
+run invmap -q -b b.csv --explode huge.ndjson
+expect_rc 65 "explode: overflow is bad data"
+expect_err_has "explode: overflow named" "overflows"
+run invmap --explode sold.ndjson
+expect_rc 64 "explode: needs -b"
+expect_err_has "explode: needs -b, says so" "--explode needs the bundles (-b FILE)"
+run invmap -b b.csv --explode -t shop sold.ndjson
+expect_rc 64 "explode: not with --to"

@@ -94,7 +94,7 @@ ctl POST log/clear '{}' > /dev/null
 run invsync --dry-run
 expect_rc 0 "dry run: exit 0"
 expect_err "dry run: one summary line" <<'X'
-invsync: shop: dry run: 10 corrections: 10 planned
+invsync: shop: dry run: 10 corrections: 10 planned; first run, no baseline yet
 X
 [ "$(ctl GET 'log?kind=writes' | jq '.writes | length')" -eq 0 ] &&
 	ok "dry run: nothing written" || notok "dry run: nothing written"
@@ -105,7 +105,7 @@ expect_shop "dry run: the shop is as it was" < before
 run invsync
 expect_rc 0 "first run: exit 0"
 expect_err "first run: one summary line" <<'X'
-invsync: shop: 10 corrections: 10 applied
+invsync: shop: 10 corrections: 10 applied; first run, baseline taken
 X
 expect_empty_out "first run: nothing on stdout"
 expect_shop "first run: the shop shows the allocation" <<'X'
