@@ -1,0 +1,348 @@
+# scripts/invsync two-way, end to end against tests/sim: a file master
+# ([wms]) and two shops of different platforms, both "mode = two-way": the
+# Shopify shop (two locations, a listing sold in cases of 2, a bundle
+# listing) and the WooCommerce site (one pool, mapped to W1, the same
+# bundle).  Allocation: safety 2 / share 50 on the shop, safety 4 / share 50
+# on the site.  Sales land on both between runs and during runs; a run is
+# killed with SIGKILL after its sales reached the master and before it
+# booked them; a hand edit is made on the shop.  After every run:
+#   - no channel shows more than the master minus its safety stock;
+#   - the master equals the initial stock minus every sale the channels
+#     had made before the run read them (all of them after a quiet run);
+#   - no sale was erased: a sale overwritten on a shop would never be read,
+#     and the master would stay above initial minus sales;
+# and a run that finds the lock held is refused.
+. "$(dirname "$0")/../lib.sh"
+cd "$T" || exit 1
+export XDG_STATE_HOME=$T/state HOME=$T TMPDIR=$T/tmp
+mkdir -p "$TMPDIR"
+
+S=gid://shopify
+cat > sim.json <<X
+{"shopify": {"demo": {"token": "shpat_sim_demo",
+  "locations": [{"id": 1, "name": "Main"}, {"id": 2, "name": "Second"}],
+  "items": [
+    {"id": 1001, "sku": "P-1", "levels": {"1": 0, "2": 0}},
+    {"id": 1002, "sku": "P-2", "levels": {"1": 0}},
+    {"id": 1003, "sku": "CASE-3", "levels": {"1": 0}},
+    {"id": 1004, "sku": "KIT", "levels": {"1": 0}}]}},
+ "woocommerce": {"demo": {"consumer_key": "ck_sim_demo", "consumer_secret": "cs_sim_demo",
+  "permissions": "read_write", "manage_stock": true,
+  "products": [
+    {"id": 10, "type": "simple", "sku": "W-P1", "manage_stock": true, "stock_quantity": 0},
+    {"id": 11, "type": "simple", "sku": "W-P2", "manage_stock": true, "stock_quantity": 0},
+    {"id": 12, "type": "simple", "sku": "W-KIT", "manage_stock": true, "stock_quantity": 0}]}}}
+X
+start_sim --state sim.json --seed 11
+
+printf 'shpat_sim_demo\n' > shop.token
+printf 'ck_sim_demo:cs_sim_demo\n' > woo.token
+chmod 600 shop.token woo.token
+cat > invkit.conf <<X
+[wms]
+type = file
+path = master.ndjson
+master = yes
+
+[shop]
+type = shopify
+base_url = http://127.0.0.1:$PORT/shopify/demo
+token_file = $T/shop.token
+mode = two-way
+rules = rules.csv
+map = map.csv
+location_map = loc.csv
+bundles = bundles.csv
+
+[woo]
+type = woocommerce
+base_url = http://127.0.0.1:$PORT/woo/demo
+token_file = $T/woo.token
+mode = two-way
+rules = rules.csv
+map = map.csv
+location_map = loc.csv
+bundles = bundles.csv
+X
+cat > rules.csv <<'X'
+channel,sku,safety,share,max,min
+shop,*,2,50,,
+woo,*,4,50,,
+X
+cat > map.csv <<X
+channel,item,platform_sku,sku,units
+shop,$S/InventoryItem/1001,P-1,P-1,1
+shop,$S/InventoryItem/1002,P-2,P-2,1
+shop,$S/InventoryItem/1003,CASE-3,P-3,2
+shop,$S/InventoryItem/1004,KIT,KIT,1
+woo,,W-P1,P-1,1
+woo,,W-P2,P-2,1
+woo,,W-KIT,KIT,1
+X
+cat > loc.csv <<X
+channel,platform_location,location
+shop,$S/Location/1,W1
+shop,$S/Location/2,W2
+woo,,W1
+X
+cat > bundles.csv <<'X'
+bundle_sku,component_sku,count
+KIT,P-1,1
+KIT,P-2,2
+X
+cat > master.ndjson <<'X'
+{"sku":"P-1","location":"W1","qty":40}
+{"sku":"P-1","location":"W2","qty":20}
+{"sku":"P-2","location":"W1","qty":30}
+{"sku":"P-3","location":"W1","qty":24}
+X
+cp master.ndjson initial.ndjson
+: > sold.ndjson		# every sale, in master terms: {"sku","location","qty"}
+
+# sell PLATFORM WHAT QTY: a sale on a shop through the simulator, booked
+# in sold.ndjson in the master's terms (units, bundles taken apart)
+sell() {
+	local body
+	case $1 in
+	shop) body="{\"platform\":\"shopify\",\"shop\":\"demo\",\"sku\":\"$2\",\"location\":\"$S/Location/${4:-1}\",\"qty\":$3}" ;;
+	woo) body="{\"platform\":\"woocommerce\",\"shop\":\"demo\",\"sku\":\"$2\",\"qty\":$3}" ;;
+	esac
+	ctl POST sale "$body" > /dev/null || { notok "sale $*: refused by the simulator"; return; }
+	local loc=W${4:-1}
+	case $2 in
+	P-1|W-P1) echo "{\"sku\":\"P-1\",\"location\":\"$loc\",\"qty\":$3}" ;;
+	P-2|W-P2) echo "{\"sku\":\"P-2\",\"location\":\"$loc\",\"qty\":$3}" ;;
+	CASE-3) echo "{\"sku\":\"P-3\",\"location\":\"$loc\",\"qty\":$(($3 * 2))}" ;;
+	KIT|W-KIT) echo "{\"sku\":\"P-1\",\"location\":\"$loc\",\"qty\":$3}"
+		echo "{\"sku\":\"P-2\",\"location\":\"$loc\",\"qty\":$(($3 * 2))}" ;;
+	esac >> sold.ndjson
+}
+
+# check WHAT SOLD: the invariants after a run.  SOLD is the file of the
+# sales the master must have absorbed by now.  Prints nothing when they
+# hold, the violations otherwise.
+check() {
+	ctl GET state > state.json
+	python3 - "$1" <<'PY'
+import json, sys
+sold = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+init = [json.loads(l) for l in open("initial.ndjson")]
+master = [json.loads(l) for l in open("master.ndjson")]
+st = json.load(open("state.json"))
+bad = []
+want = {}
+for r in init:
+    want[(r["sku"], r["location"])] = want.get((r["sku"], r["location"]), 0) + r["qty"]
+for s in sold:
+    want[(s["sku"], s["location"])] = want.get((s["sku"], s["location"]), 0) - s["qty"]
+got = {(r["sku"], r["location"]): r["qty"] for r in master}
+if got != want:
+    bad.append("master %s, want initial - sales = %s" % (sorted(got.items()), sorted(want.items())))
+def m(sku, loc):
+    if sku == "KIT":
+        return min(got.get(("P-1", loc), 0), got.get(("P-2", loc), 0) // 2)
+    return got.get((sku, loc), 0)
+cap = lambda sku, loc, safety: max(0, m(sku, loc) - safety)
+units = {"CASE-3": ("P-3", 2)}
+for it in st["shopify"]["demo"]["items"]:
+    sku, u = units.get(it["sku"], (it["sku"], 1))
+    for loc, q in it["levels"].items():
+        w = "W" + loc.rsplit("/", 1)[1]
+        if q * u > cap(sku, w, 2):
+            bad.append("shop %s@%s shows %d x %d > master %d - safety 2" % (it["sku"], w, q, u, m(sku, w)))
+for p in st["woocommerce"]["demo"]["products"]:
+    sku = {"W-P1": "P-1", "W-P2": "P-2", "W-KIT": "KIT"}[p["sku"]]
+    if p["stock_quantity"] > cap(sku, "W1", 4):
+        bad.append("woo %s shows %d > master %d - safety 4" % (p["sku"], p["stock_quantity"], m(sku, "W1")))
+print("\n".join(bad))
+PY
+}
+invariants() {
+	local v; v=$(check "${2:-sold.ndjson}")
+	[ -z "$v" ] && ok "$1: invariants hold" || notok "$1: invariants hold" "$v"
+}
+# the shops as "what qty" lines
+shops() {
+	ctl GET state | jq -r '(.shopify.demo.items[] | .sku as $s | .levels | to_entries[] |
+		"\($s)@\(.key | sub(".*/"; "")) \(.value)"), (.woocommerce.demo.products[] |
+		"\(.sku) \(.stock_quantity)")'
+}
+expect_shops() {
+	local got; got=$(shops)
+	[ "$got" = "$(cat)" ] && ok "$1" || notok "$1" "$got"
+}
+# ---- run 1: no baseline yet: the shops get their allocation, nothing
+# is taken from the master
+run invsync
+expect_rc 0 "run 1: exit 0"
+expect_err "run 1: one line per channel" <<'X'
+invsync: shop: 5 corrections: 5 applied; first run, baseline taken
+invsync: woo: 3 corrections: 3 applied; first run, baseline taken
+X
+# shop: floor((qty - 2) / 2): P-1 19 / 9, P-2 14, P-3 11 pieces = 5 cases,
+# KIT min(40, 15) = 15 -> 6; woo: floor((qty - 4) / 2): 18, 13, 5
+expect_shops "run 1: the shops show their allocation" <<'X'
+P-1@1 19
+P-1@2 9
+P-2@1 14
+CASE-3@1 5
+KIT@1 6
+W-P1 18
+W-P2 13
+W-KIT 5
+X
+invariants "run 1"
+
+# ---- sales on both shops between runs
+sell shop P-1 3
+sell shop KIT 1
+sell woo W-P2 2
+sell woo W-KIT 1
+run invsync
+expect_rc 0 "run 2: exit 0"
+expect_err_has "run 2: the shop's sales go to the master" \
+	"invsync: shop: 1 corrections: 1 applied; moved since the last push: sold P-1@W1 -4, P-2@W1 -2 (applied to wms)"
+expect_err_has "run 2: the site's sales too" "invsync: woo: 2 corrections: 2 applied; moved since the last push: sold P-1@W1 -1, P-2@W1 -4 (applied to wms)"
+# master: P-1 W1 40 - 3 - 1 - 1 = 35, P-2 W1 30 - 2 - 2 - 2 = 24
+[ "$(jq -c 'select(.location == "W1" and (.sku == "P-1" or .sku == "P-2")) | .qty' master.ndjson | tr '\n' ' ')" = "35 24 " ] &&
+	ok "run 2: the master lost exactly what was sold" ||
+	notok "run 2: the master lost exactly what was sold" "$(cat master.ndjson)"
+invariants "run 2"
+# shop P-1 floor(33/2) = 16, P-2 11, KIT min(35, 12) = 12 -> 5;
+# woo P-1 15, P-2 10, KIT 4
+expect_shops "run 2: both shops lowered within the run" <<'X'
+P-1@1 16
+P-1@2 9
+P-2@1 11
+CASE-3@1 5
+KIT@1 5
+W-P1 15
+W-P2 10
+W-KIT 4
+X
+
+# ---- a sale during the run, on the shop, while its corrections are
+# pushed; and one on the site between runs
+mkdir wrap
+cat > wrap/invpush <<X
+#!/bin/sh
+case " \$* " in
+*" shop "*) python3 -c 'import urllib.request as u
+u.urlopen(u.Request("http://127.0.0.1:$PORT/_sim/sale", method="POST",
+    data=b"{\"platform\":\"shopify\",\"shop\":\"demo\",\"sku\":\"CASE-3\",\"location\":\"$S/Location/1\",\"qty\":1}"))' ;;
+esac
+exec "$INVKIT_BIN/invpush" "\$@"
+X
+chmod +x wrap/invpush
+sell woo W-P1 2
+cp sold.ndjson sold-before-3.ndjson
+PATH=$T/wrap:$PATH run invsync
+expect_rc 0 "run 3: exit 0"
+echo '{"sku":"P-3","location":"W1","qty":2}' >> sold.ndjson
+invariants "run 3 (the sale made during it not yet read)" sold-before-3.ndjson
+
+# ---- a quiet run: the sale made during run 3 reaches the master
+run invsync
+expect_rc 0 "run 4: exit 0"
+expect_err_has "run 4: the case sold during run 3 is read now" "invsync: shop: "
+invariants "run 4"
+[ "$(jq -c 'select(.sku == "P-3") | .qty' master.ndjson)" = 22 ] &&
+	ok "run 4: one case = 2 pieces off the master" || notok "run 4: one case = 2 pieces off the master" "$(cat master.ndjson)"
+
+# ---- a run that finds the lock held does nothing
+sell shop P-2 1
+run flock "$XDG_STATE_HOME/invkit/invsync.lock" invsync
+expect_rc 75 "overlap: exit 75"
+expect_err "overlap: quiet" < /dev/null
+cp sold.ndjson sold-locked.ndjson
+head -n -1 sold.ndjson > sold-before-lock.ndjson
+invariants "overlap: nothing applied" sold-before-lock.ndjson
+
+# ---- killed (SIGKILL) after the sales reached the master, before they
+# were booked: the next run finishes the push from its journal and does
+# not apply them twice
+cat > wrap/invpush <<X
+#!/bin/sh
+case " \$* " in
+*" wms "*) "$INVKIT_BIN/invpush" "\$@"; kill -9 \$PPID; exit 0 ;;
+esac
+exec "$INVKIT_BIN/invpush" "\$@"
+X
+PATH=$T/wrap:$PATH run invsync
+[ "$rc" -eq 137 ] || [ "$rc" -eq 9 ] && ok "killed: the run died" || notok "killed: the run died" "rc $rc"
+[ -f "$XDG_STATE_HOME/invkit/sync/shop/pending" ] && ok "killed: the push is marked pending" ||
+	notok "killed: the push is marked pending"
+invariants "killed: the sale reached the master once"
+rm -rf "$TMPDIR"/invsync.*	# what the killed run could not clean
+run invsync -v
+expect_rc 0 "after the kill: exit 0"
+expect_err_has "after the kill: the push was finished first" "invsync: shop: finished the master push of run"
+invariants "after the kill: applied once"
+[ ! -f "$XDG_STATE_HOME/invkit/sync/shop/pending" ] && ok "after the kill: nothing pending" ||
+	notok "after the kill: nothing pending"
+
+# ---- killed after the shop's corrections were applied, before they were
+# booked: the next run books them from the journal and does not take our
+# own writes for sales
+sell woo W-P2 3
+cat > wrap/invpush <<X
+#!/bin/sh
+case " \$* " in
+*" shop "*) "$INVKIT_BIN/invpush" "\$@"; kill -9 \$PPID; exit 0 ;;
+esac
+exec "$INVKIT_BIN/invpush" "\$@"
+X
+PATH=$T/wrap:$PATH run invsync
+[ "$rc" -eq 137 ] || [ "$rc" -eq 9 ] && ok "killed in the shop's push: the run died" ||
+	notok "killed in the shop's push: the run died" "rc $rc"
+[ "$(cat "$XDG_STATE_HOME/invkit/sync/shop/pending" 2>/dev/null)" = channel ] &&
+	ok "killed in the shop's push: marked pending" || notok "killed in the shop's push: marked pending"
+rm -rf "$TMPDIR"/invsync.*
+run invsync -v
+expect_rc 0 "after the second kill: exit 0"
+expect_err_has "after the second kill: the push was finished first" "invsync: shop: finished the channel push of run"
+if grep -q 'invsync: shop: .*sold' "$T/err"; then
+	notok "after the second kill: our own writes not taken for sales" "$(grep 'invsync: shop' "$T/err")"
+else
+	ok "after the second kill: our own writes not taken for sales"
+fi
+invariants "after the second kill"
+
+# ---- a dry run: sales are reported, not applied; nothing written
+sell shop P-1 1 2
+ctl POST log/clear '{}' > /dev/null
+cp master.ndjson master-before-dry.ndjson
+run invsync -n
+expect_rc 0 "dry run: exit 0"
+expect_err_has "dry run: the sale reported, not applied" "sold P-1@W2 -1 (not applied to wms: dry run)"
+cmp -s master.ndjson master-before-dry.ndjson && ok "dry run: the master untouched" ||
+	notok "dry run: the master untouched"
+[ "$(ctl GET 'log?kind=writes' | jq '[.writes[] | select(.kind != "sale")] | length')" -eq 0 ] &&
+	ok "dry run: nothing written to the shops" || notok "dry run: nothing written to the shops"
+run invsync
+expect_rc 0 "after the dry run: exit 0"
+expect_err_has "after the dry run: the sale applied now" "sold P-1@W2 -1 (applied to wms)"
+invariants "after the dry run"
+
+# ---- a hand edit on the shop (P-1 at location 2 raised by 5): reported,
+# overwritten, not taken into the master
+ctl GET state | jq '.shopify.demo.items[0].levels["gid://shopify/Location/2"] += 5' > edited.json
+ctl POST state "$(cat edited.json)" > /dev/null
+run invsync
+expect_rc 0 "hand edit: exit 0"
+expect_err_has "hand edit: reported" "edited by hand, overwritten: P-1@W2 8->13"
+invariants "hand edit"
+[ "$(shops | grep "^P-1@2 ")" = "P-1@2 8" ] && ok "hand edit: overwritten" ||
+	notok "hand edit: overwritten" "$(shops | grep '^P-1@2 ')"
+
+# ---- a quiet run: nothing moves, nothing written
+ctl POST log/clear '{}' > /dev/null
+run invsync
+expect_rc 0 "quiet: exit 0"
+expect_err "quiet: both in step" <<'X'
+invsync: shop: in step, nothing to do (5 records)
+invsync: woo: in step, nothing to do (3 records)
+X
+[ "$(ctl GET 'log?kind=writes' | jq '.writes | length')" -eq 0 ] && ok "quiet: nothing written" ||
+	notok "quiet: nothing written"
+invariants "quiet"
