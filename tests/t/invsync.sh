@@ -130,7 +130,7 @@ ctl POST log/clear '{}' > /dev/null
 run invsync
 expect_rc 0 "second run: exit 0"
 expect_err "second run: nothing to do" <<'X'
-invsync: shop: in step, nothing to do (11 records)
+invsync: shop: in step, nothing to do (11 records); incremental: 0 SKUs read
 X
 [ "$(writes)" -eq 0 ] && ok "second run: nothing written" || notok "second run: nothing written"
 
@@ -192,8 +192,8 @@ chmod +x wrap/invpush
 ctl POST log/clear '{}' > /dev/null
 PATH=$T/wrap:$PATH run invsync
 expect_rc 0 "sale mid-run: exit 0"
-expect_err "sale mid-run: one correction" <<'X'
-invsync: shop: 1 corrections: 1 applied
+expect_err "sale mid-run: one correction, read alone" <<'X'
+invsync: shop: 1 corrections: 1 applied; incremental: 1 SKUs read
 X
 [ "$(shop_state | grep '^1001 1 ')" = "1001 1 6" ] && ok "sale mid-run: kept (7 - 1 = 6)" ||
 	notok "sale mid-run: kept (7 - 1 = 6)" "$(shop_state | grep '^1001 1 ')"
@@ -241,6 +241,61 @@ expect_err_has "a refused channel: stopped at its pull" "invsync: bad: stopped a
 expect_err_has "a refused channel: the other one synced" "invsync: shop: 1 corrections: 1 applied"
 [ "$(shop_state | grep '^1006 2 ')" = "1006 2 3" ] && ok "a refused channel: the shop shows 3" ||
 	notok "a refused channel: the shop shows 3" "$(shop_state | grep '^1006 2 ')"
+
+# full passes: a hand edit on a key whose want does not move (1002 at
+# location 1 raised from 3 to 9) is not seen by an incremental run, which
+# reads only what changed; --full reads everything, reports it and puts it back
+edit_shop() {
+	ctl GET state | jq --arg i "$I/$1" --arg l "gid://shopify/Location/$2" --argjson q "$3" \
+		'(.shopify.demo.items[] | select(.id == $i) | .levels[$l]) = $q' > st.json
+	ctl POST state "$(cat st.json)" > /dev/null
+}
+edit_shop 1002 1 9
+ctl POST log/clear '{}' > /dev/null
+run invsync
+expect_rc 0 "incremental: exit 0"
+expect_err "incremental: reads nothing, sees nothing" <<'X'
+invsync: shop: in step, nothing to do (11 records); incremental: 0 SKUs read
+X
+[ "$(ctl GET 'log?kind=requests' | jq '[.requests[] | select(.path | test("graphql"))] | length')" -eq 0 ] &&
+	ok "incremental: not one request to the shop" || notok "incremental: not one request to the shop"
+[ "$(shop_state | grep '^1002 1 ')" = "1002 1 9" ] && ok "incremental: the edit is still there" ||
+	notok "incremental: the edit is still there"
+run invsync --full
+expect_rc 0 "--full: exit 0"
+expect_err "--full: the hand edit reported and overwritten" <<'X'
+invsync: shop: 1 corrections: 1 applied; moved since the last push: edited by hand, overwritten: SKU-00002@W1 3->9
+X
+[ "$(shop_state | grep '^1002 1 ')" = "1002 1 3" ] && ok "--full: put back" || notok "--full: put back"
+
+# a full pass is due once full_every (24h by default) has passed since the
+# last one; full_every = 0 makes every run a full pass
+edit_shop 1002 1 8
+books=$XDG_STATE_HOME/invkit/sync/shop
+echo $(( $(date +%s) - 86401 )) > "$books/full"
+run invsync
+expect_err_has "a day later: a full pass" "edited by hand, overwritten: SKU-00002@W1 3->8"
+[ $(( $(date +%s) - $(cat "$books/full") )) -lt 60 ] && ok "a day later: the full pass noted" ||
+	notok "a day later: the full pass noted"
+edit_shop 1002 1 7
+sed 's/^\[shop\]$/[shop]\nfull_every = 0/' invkit.conf > every.conf
+run invsync -c every.conf
+expect_err_has "full_every = 0: a full pass" "edited by hand, overwritten: SKU-00002@W1 3->7"
+sed 's/^\[shop\]$/[shop]\nfull_every = 1x/' invkit.conf > badevery.conf
+run invsync -c badevery.conf
+expect_rc 78 "full_every bad: exit 78"
+expect_err_has "full_every bad: says so" "[shop] full_every = 1x: a number of s, m, h or d"
+
+# a master change on one SKU: an incremental run reads that SKU only
+set_master SKU-00006 W1 9
+ctl POST log/clear '{}' > /dev/null
+run invsync
+expect_rc 0 "incremental, one SKU: exit 0"
+expect_err "incremental, one SKU: read and corrected" <<'X'
+invsync: shop: 1 corrections: 1 applied; incremental: 1 SKUs read
+X
+[ "$(shop_state | grep '^1006 1 ')" = "1006 1 3" ] && ok "incremental, one SKU: the shop shows 3" ||
+	notok "incremental, one SKU: the shop shows 3" "$(shop_state | grep '^1006 1 ')"
 
 # nothing left behind in TMPDIR
 [ -z "$(ls -A "$TMPDIR")" ] && ok "temporary files removed" || notok "temporary files removed" "$(ls -A "$TMPDIR")"
