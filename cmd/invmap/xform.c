@@ -28,7 +28,7 @@ const char *const slot_names[S_N] = {
 	"sku", "channel", "location", "item", "qty", "units", "platform_sku", "platform_location",
 };
 
-static struct buf why, sc, expl;
+static struct buf why, sc, expl, cname;	/* cname: a component's name (--explode) */
 static struct cur cur0, curo;	/* the record in hand; a listing of it (--to) */
 static struct rejects strict;	/* no file: reporting through it is fatal */
 
@@ -424,8 +424,11 @@ explode(const char *file, const struct record *rec, const struct cur *c, uint32_
 		const struct bcomp *k = &tab.comps[i];
 		const struct pair *p = keytab_val(&tab.skus, k->sku);
 		size_t n;
-		const char *name = keytab_keyof(&tab.skus, p, &n);
+		const char *key = keytab_keyof(&tab.skus, p, &n);
 		int64_t m;
+		buf_reset(&cname);	/* keys are not NUL-terminated */
+		buf_add(&cname, key, n);
+		const char *name = cname.s;
 		if (__builtin_mul_overflow(q, k->count, &m)) {
 			buf_reset(&why);
 			buf_addf(&why, "field 'qty': %lld x %lld pieces of '%s' overflows",
@@ -751,6 +754,7 @@ xform_release(void)
 	buf_release(&why);
 	buf_release(&sc);
 	buf_release(&expl);
+	buf_release(&cname);
 	for (int i = 0; i < 4; i++)
 		buf_release(&names[i]);
 }

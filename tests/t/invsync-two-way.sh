@@ -236,7 +236,7 @@ X
 chmod +x wrap/invpush
 sell woo W-P1 2
 cp sold.ndjson sold-before-3.ndjson
-PATH=$T/wrap:$PATH run invsync
+{ PATH=$T/wrap:$PATH run invsync; } 2> /dev/null	# not the shell's "Killed"
 expect_rc 0 "run 3: exit 0"
 echo '{"sku":"P-3","location":"W1","qty":2}' >> sold.ndjson
 invariants "run 3 (the sale made during it not yet read)" sold-before-3.ndjson
@@ -268,7 +268,7 @@ case " \$* " in
 esac
 exec "$INVKIT_BIN/invpush" "\$@"
 X
-PATH=$T/wrap:$PATH run invsync
+{ PATH=$T/wrap:$PATH run invsync; } 2> /dev/null	# not the shell's "Killed"
 [ "$rc" -eq 137 ] || [ "$rc" -eq 9 ] && ok "killed: the run died" || notok "killed: the run died" "rc $rc"
 [ -f "$XDG_STATE_HOME/invkit/sync/shop/pending" ] && ok "killed: the push is marked pending" ||
 	notok "killed: the push is marked pending"
@@ -292,7 +292,7 @@ case " \$* " in
 esac
 exec "$INVKIT_BIN/invpush" "\$@"
 X
-PATH=$T/wrap:$PATH run invsync
+{ PATH=$T/wrap:$PATH run invsync; } 2> /dev/null	# not the shell's "Killed"
 [ "$rc" -eq 137 ] || [ "$rc" -eq 9 ] && ok "killed in the shop's push: the run died" ||
 	notok "killed in the shop's push: the run died" "rc $rc"
 [ "$(cat "$XDG_STATE_HOME/invkit/sync/shop/pending" 2>/dev/null)" = channel ] &&
