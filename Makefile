@@ -1,7 +1,8 @@
 # invkit - plain GNU Makefile.  `make` builds bin/*, `make check` runs every
 # test (installing Debian dependencies first when missing), `make demo` runs
 # the main job on bundled data, `make check-asan` repeats the tests under
-# AddressSanitizer and UBSan.
+# AddressSanitizer and UBSan, `make check-valgrind` runs each tool once under
+# valgrind.
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -65,28 +66,48 @@ check-asan: deps
 	$(MAKE) SANITIZE=address,undefined all-tests
 	INVKIT_BIN=$(CURDIR)/bin-san ASAN_OPTIONS=detect_leaks=1 tests/run
 
+# one run of each tool under valgrind (memcheck, leaks definitely or
+# indirectly lost are errors): tests/valgrind.sh
+check-valgrind: deps
+	$(MAKE) all
+	INVKIT_BIN=$(CURDIR)/$(BIN) tests/valgrind.sh
+
 # libFuzzer targets (clang): make fuzz FUZZ_SECONDS=N runs each for N seconds.
 FUZZ_SECONDS ?= 30
 FUZZ = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/*.c))
-build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(HDRS)
+# Sources a target compiles in itself (#include, to reach static functions or
+# to replace the transport: tests/fuzz/fakehttp.h), left out of its link.
+FUZZ_OWN_fuzz_http = common/http.c
+FUZZ_OWN_fuzz_shopify = common/http.c
+FUZZ_OWN_fuzz_woo = common/http.c
+build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(HDRS) $(wildcard tests/fuzz/*.h)
 	@mkdir -p build-fuzz
 	clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $@ $< $(COMMON_SRC) $(LIBS)
+		-o $@ $< $(filter-out $(FUZZ_OWN_$*),$(COMMON_SRC)) $(LIBS)
+# Each target runs on its seeds (tests/fuzz/corpus/NAME) and what it found
+# before (build-fuzz/corpus-NAME); its log is build-fuzz/NAME.log, a crash
+# input build-fuzz/crash-*.  One line per target, and exit 1 if any crashed.
 fuzz: deps
 	$(MAKE) $(FUZZ)
-	@for f in $(FUZZ); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
-		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+	@fail=0; for f in $(FUZZ); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+		t0=$$(date +%s); \
 		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build-fuzz/ \
-		build-fuzz/corpus-$$n \
-		tests/fuzz/corpus/$$n 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || exit 1; done
+			build-fuzz/corpus-$$n tests/fuzz/corpus/$$n >build-fuzz/$$n.log 2>&1; rc=$$?; \
+		t=$$(( $$(date +%s) - t0 )); \
+		x=$$(sed -n 's/^stat::number_of_executed_units: *//p' build-fuzz/$$n.log); \
+		if [ $$rc = 0 ]; then c="0 crashes"; else c="1 crash"; fail=1; fi; \
+		echo "fuzz: $$n: $${x:-0} executions in $$t s, $$c"; \
+		[ $$rc = 0 ] || grep -a -E 'ERROR|SUMMARY|check failed|runtime error|Test unit written' \
+			build-fuzz/$$n.log | head -n 8; \
+	done; exit $$fail
 
 demo: deps all
 	scripts/demo
 
 # Install the Debian packages the build and tests need, when missing.
 DEB_DEPS = gcc make pkg-config libcurl4-openssl-dev libjansson-dev libcsv-dev \
-	libxxhash-dev libcmocka-dev libinih-dev python3 jq mandoc clang libclang-rt-14-dev
+	libxxhash-dev libcmocka-dev libinih-dev python3 jq mandoc clang libclang-rt-14-dev valgrind
 deps:
 	@missing=$$(for p in $(DEB_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
@@ -106,5 +127,5 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz bin bin-san
 
-.PHONY: all check check-real check-asan all-tests demo deps install clean fuzz
+.PHONY: all check check-real check-asan check-valgrind all-tests demo deps install clean fuzz
 .PRECIOUS: $(BUILD)/%.o

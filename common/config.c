@@ -15,10 +15,24 @@
 
 #include "banned.h"
 
+/* libinih keeps 49 bytes of a section name (MAX_SECTION in its ini.c, r55) */
+#define INI_SECTION_MAX 49
+/* the white space libinih skips at the start and end of lines (isspace) */
+#define INI_SPACE " \t\r\n\v\f"
+
 struct loadctx {
 	struct config *c;
 	struct buf *err;
 	int failed;
+	FILE *f;
+	int line;		/* the line libinih is parsing */
+	char *lb;		/* that line, as getline() read it */
+	size_t lcap;
+	struct sect {
+		char *name;
+		int line;
+	} *sv;			/* the section headers read so far */
+	size_t nsv;
 };
 
 static struct chan_cfg *
@@ -34,21 +48,52 @@ section(struct config *c, const char *name)
 	return ch;
 }
 
+/*
+ * Whether the line being parsed reads "key = val" itself.  libinih also
+ * calls the handler for an indented line after a setting, taking it as the
+ * setting's value continued, under the previous key (cut to 49 bytes).
+ */
+static int
+line_sets(const struct loadctx *x, const char *key, const char *val)
+{
+	const char *p = x->lb;
+	size_t kl = strlen(key), vl = strlen(val);
+	if (x->line == 1 && !strncmp(p, "\xef\xbb\xbf", 3))
+		p += 3;
+	p += strspn(p, INI_SPACE);
+	if (strncmp(p, key, kl) != 0)
+		return 0;
+	p += kl;
+	p += strspn(p, INI_SPACE);
+	if (*p != '=' && *p != ':')
+		return 0;
+	p++;
+	p += strspn(p, INI_SPACE);
+	return !strncmp(p, val, vl);
+}
+
 static int
 on_kv(void *user, const char *sect, const char *key, const char *val)
 {
 	struct loadctx *x = user;
 	if (x->failed)
 		return 0;
+	if (!line_sets(x, key, val)) {
+		buf_addf(x->err, "%s:%d: an indented line continues the setting before it; "
+		    "settings are one line each, not indented", x->c->path, x->line);
+		x->failed = 1;
+		return 0;
+	}
 	if (!*sect) {
-		buf_addf(x->err, "%s: setting '%s' outside any [channel] section", x->c->path, key);
+		buf_addf(x->err, "%s:%d: setting '%s' outside any [channel] section", x->c->path,
+		    x->line, key);
 		x->failed = 1;
 		return 0;
 	}
 	struct chan_cfg *ch = section(x->c, sect);
 	for (size_t i = 0; i < ch->nkv; i++)
 		if (!strcmp(ch->kv[i].key, key)) {
-			buf_addf(x->err, "%s: [%s]: '%s' set twice", x->c->path, sect, key);
+			buf_addf(x->err, "%s:%d: [%s]: '%s' set twice", x->c->path, x->line, sect, key);
 			x->failed = 1;
 			return 0;
 		}
@@ -61,6 +106,68 @@ on_kv(void *user, const char *sect, const char *key, const char *val)
 	return 1;
 }
 
+/*
+ * libinih's reader: one whole line at a time, so that the lines are
+ * counted for messages, and refusing what libinih would misread silently:
+ * a NUL byte (the rest of the line lost), a line longer than its buffer
+ * (the rest read as a line of its own), a section without a name, one
+ * whose name it would cut short, and a section given twice (libinih would
+ * merge the two).
+ */
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct loadctx *x = stream;
+	if (x->failed)
+		return NULL;
+	ssize_t n = getline(&x->lb, &x->lcap, x->f);
+	if (n <= 0)
+		return NULL;
+	x->line++;
+	const char *path = x->c->path;
+	if (memchr(x->lb, '\0', (size_t)n)) {
+		buf_addf(x->err, "%s:%d: a NUL byte (not a text file?)", path, x->line);
+		x->failed = 1;
+		return NULL;
+	}
+	if (n - (x->lb[n - 1] == '\n') > num - 2) {
+		buf_addf(x->err, "%s:%d: line longer than %d bytes", path, x->line, num - 2);
+		x->failed = 1;
+		return NULL;
+	}
+	const char *p = x->lb;
+	if (x->line == 1 && !strncmp(p, "\xef\xbb\xbf", 3))
+		p += 3;	/* libinih skips a byte order mark */
+	p += strspn(p, INI_SPACE);
+	const char *e = *p == '[' ? strchr(p, ']') : NULL;
+	if (e) {
+		size_t len = (size_t)(e - p - 1);
+		if (!len) {
+			buf_addf(x->err, "%s:%d: a section without a name: []", path, x->line);
+			x->failed = 1;
+			return NULL;
+		}
+		if (len > INI_SECTION_MAX) {
+			buf_addf(x->err, "%s:%d: section name longer than %d bytes", path, x->line,
+			    INI_SECTION_MAX);
+			x->failed = 1;
+			return NULL;
+		}
+		for (size_t i = 0; i < x->nsv; i++)
+			if (strlen(x->sv[i].name) == len && !memcmp(x->sv[i].name, p + 1, len)) {
+				buf_addf(x->err, "%s:%d: [%.*s] given twice (first on line %d)", path,
+				    x->line, (int)len, p + 1, x->sv[i].line);
+				x->failed = 1;
+				return NULL;
+			}
+		x->sv = xrealloc(x->sv, (x->nsv + 1) * sizeof *x->sv);
+		x->sv[x->nsv].name = xstrndup(p + 1, len);
+		x->sv[x->nsv++].line = x->line;
+	}
+	memcpy(str, x->lb, (size_t)n + 1);
+	return str;
+}
+
 /* Line of each section header, for messages (libinih does not say). */
 static void
 section_lines(struct config *c, FILE *f)
@@ -71,7 +178,10 @@ section_lines(struct config *c, FILE *f)
 	rewind(f);
 	while (getline(&line, &cap, f) > 0) {
 		n++;
-		char *p = line + strspn(line, " \t");
+		char *p = line;
+		if (n == 1 && !strncmp(p, "\xef\xbb\xbf", 3))
+			p += 3;	/* a byte order mark, as libinih skips it */
+		p += strspn(p, INI_SPACE);
 		if (*p != '[')
 			continue;
 		char *e = strchr(p, ']');
@@ -111,7 +221,7 @@ search(void)
 int
 config_load(struct config *c, const char *path, struct buf *err)
 {
-	struct loadctx x = { c, err, 0 };
+	struct loadctx x = { .c = c, .err = err };
 	FILE *f;
 
 	memset(c, 0, sizeof *c);
@@ -123,9 +233,17 @@ config_load(struct config *c, const char *path, struct buf *err)
 		buf_addf(err, "%s: %s", c->path, strerror(errno));
 		return -1;
 	}
-	int r = ini_parse_file(f, on_kv, &x);
-	if (r > 0 && !x.failed)
+	x.f = f;
+	int r = ini_parse_stream(read_line, &x, on_kv, &x);
+	free(x.lb);
+	for (size_t i = 0; i < x.nsv; i++)
+		free(x.sv[i].name);
+	free(x.sv);
+	/* libinih goes on after a line it cannot parse: the first fault wins */
+	if (r > 0 && (!x.failed || r < x.line)) {
+		buf_reset(err);
 		buf_addf(err, "%s:%d: not a section, a setting or a comment", c->path, r);
+	}
 	if (r != 0 || x.failed) {
 		fclose(f);
 		return -1;

@@ -201,6 +201,7 @@ http_submit(struct http *h, struct http_req *r)
 {
 	r->status = 0;
 	r->ambiguous = 0;
+	r->permanent = 0;
 	r->attempts = 0;
 	r->error[0] = '\0';
 	r->not_before = 0;
@@ -341,7 +342,15 @@ finish(struct http *h, struct http_req *r, CURLcode cc)
 
 	int never_sent = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
 	    cc == CURLE_COULDNT_RESOLVE_PROXY;
-	int lost = cc != CURLE_OK && !never_sent;	/* timeout, reset, nothing, partial */
+	/*
+	 * The server's certificate was refused: nothing was sent (the handshake
+	 * failed before any HTTP byte) and no retry can help.  Verification is
+	 * never turned off: no option, setting or variable does it.
+	 */
+	int tls = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+	    cc == CURLE_SSL_ISSUER_ERROR || cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+	    cc == CURLE_SSL_INVALIDCERTSTATUS || cc == CURLE_SSL_CRL_BADFILE;
+	int lost = cc != CURLE_OK && !never_sent && !tls;	/* timeout, reset, nothing, partial */
 	int idem = r->idempotent || !strcmp(r->method, "GET");
 	int retry = 0;
 	double delay = -1;
@@ -380,7 +389,8 @@ finish(struct http *h, struct http_req *r, CURLcode cc)
 	if (cc != CURLE_OK && cc != CURLE_WRITE_ERROR) {
 		char e[sizeof r->error];
 		snprintf(e, sizeof e, "%s", r->error[0] ? r->error : curl_easy_strerror(cc));
-		snprintf(r->error, sizeof r->error, "%s", e);
+		snprintf(r->error, sizeof r->error, "%.250s%s", e, tls ? " (TLS verification is always "
+		    "on; ca_file = adds a private CA)" : "");
 	} else if (!r->error[0] && r->status >= 400) {
 		snprintf(r->error, sizeof r->error, "HTTP %ld", r->status);
 	}
@@ -388,6 +398,7 @@ finish(struct http *h, struct http_req *r, CURLcode cc)
 		snprintf(r->error + strlen(r->error), sizeof r->error - strlen(r->error),
 		    " (gave up after %d attempts)", r->attempts);
 	r->ambiguous = lost;
+	r->permanent = tls || cc == CURLE_WRITE_ERROR;
 	h->st.ambiguous += (uint64_t)lost;
 	r->seconds = mono_now() - r->seconds;
 	if (r->done)
@@ -403,6 +414,8 @@ start_ready(struct http *h)
 	while (r && h->inflight < h->o.concurrency) {
 		struct http_req *next = r->next;
 		double w = r->not_before - t;
+		if (h->have_bucket && r->cost > h->bmax)
+			r->cost = h->bmax;	/* the bucket shrank since: never wait for more than it holds */
 		if (w <= 0 && r->cost > 0 && h->have_bucket) {
 			double lvl = bucket_level(h, t);
 			if (lvl < r->cost) {

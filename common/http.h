@@ -60,6 +60,8 @@ struct http_req {
 	struct buf resp;	/* response body */
 	struct buf resp_hdrs;	/* "name: value\n" lines of the last response */
 	int ambiguous;		/* sent, no complete answer, not re-sent: may have been applied */
+	int permanent;		/* no retry can mend it: the server's certificate was refused
+				   (nothing sent) or the answer was over max_body */
 	int attempts;
 	double seconds;		/* wall time including retries */
 	char error[CURL_ERROR_SIZE + 64]; /* why it failed, for messages (no secrets) */

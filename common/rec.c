@@ -509,7 +509,9 @@ csv_record(struct reader *r, struct record *rec)
 		size_t eoln = strlen(eol);
 		if (csv_parse(&r->csv, p, n, csv_cb_field, csv_cb_record, r) != n ||
 		    csv_parse(&r->csv, eol, eoln, csv_cb_field, csv_cb_record, r) != eoln) {
-			seterr(r, "bad CSV quoting: %s", csv_strerror(csv_error(&r->csv)));
+			int e = csv_error(&r->csv);
+			seterr(r, "bad CSV quoting: %s", e == CSV_EPARSE ? "a quote inside an "
+			    "unquoted field, or text after a closing quote" : csv_strerror(e));
 			csv_restart(r);
 			/* skip the rest of this physical line's record */
 			rec->text = r->rectext.s;
@@ -554,6 +556,24 @@ cell_span(struct reader *r, size_t i, const char **s, size_t *n)
 		trim(s, n);
 }
 
+/*
+ * A header that cannot be read stops the reader: it is no record that
+ * could be rejected.  Bad data (65), or bad configuration (78) for tables.
+ */
+static _Noreturn void
+bad_header(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static _Noreturn void
+bad_header(struct reader *r, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[1024];
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	die(r->flags & RD_CONFIG ? EX_CONFIG : EX_DATAERR, "%s:%llu: header: %s", r->name,
+	    (unsigned long long)r->rec.line, msg);
+}
+
 static int
 read_header(struct reader *r)
 {
@@ -566,8 +586,7 @@ read_header(struct reader *r)
 		if (k == 0 || k == -2)
 			return k;
 		if (k < 0)
-			die(EX_DATAERR, "%s:%llu: header: %s", r->name,
-			    (unsigned long long)rec->line, reader_error(r));
+			bad_header(r, "%s", reader_error(r));
 		break;
 	}
 	buf_reset(&r->hdrbuf);
@@ -577,8 +596,21 @@ read_header(struct reader *r)
 		size_t n;
 		cell_span(r, i, &s, &n);
 		if (n == 0)
-			die(EX_DATAERR, "%s:%llu: header: column %zu has no name", r->name,
-			    (unsigned long long)rec->line, i + 1);
+			bad_header(r, "column %zu has no name", i + 1);
+		/*
+		 * A control character in a name is no header: a file with CR
+		 * line ends is one long "header" and would silently have no
+		 * records; so would a binary or UTF-16 file.
+		 */
+		for (size_t j = 0; j < n; j++) {
+			unsigned char c = (unsigned char)s[j];
+			if (c == '\r')
+				bad_header(r, "column %zu has a carriage return in its name (CR line "
+				    "ends? save the file with LF or CR LF line ends)", i + 1);
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				bad_header(r, "column %zu has control character 0x%02x in its name (a "
+				    "binary or UTF-16 file?)", i + 1, c);
+		}
 		struct field f = { 0 };
 		f.nameoff = r->hdrbuf.len;
 		f.nlen = f.rawlen = n;
@@ -592,9 +624,8 @@ read_header(struct reader *r)
 		for (size_t j = 0; j < i; j++)
 			if (r->hdr.v[j].nlen == f->nlen && memcmp(r->hdr.v[j].name, f->name, f->nlen) == 0) {
 				struct buf q = BUF_INIT;
-				die(EX_DATAERR, "%s:%llu: header: column %s appears twice (columns %zu and %zu)",
-				    r->name, (unsigned long long)rec->line, quoted(&q, f->name, f->nlen),
-				    j + 1, i + 1);
+				bad_header(r, "column %s appears twice (columns %zu and %zu)",
+				    quoted(&q, f->name, f->nlen), j + 1, i + 1);
 			}
 	}
 	return 1;

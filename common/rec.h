@@ -40,6 +40,7 @@ struct record {
 
 /* Reader options. */
 #define RD_TRIM 1		/* CSV: trim spaces and tabs around cells and names */
+#define RD_CONFIG 2		/* a table of settings: a bad header exits 78, not 65 */
 
 struct reader;
 

@@ -1122,7 +1122,10 @@ data_row(struct imp *im, struct sheet *sh)
 	int64_t na = a->qty, nb = qty;
 	if (add && (__builtin_add_overflow(a->qty, qty, &na) ||
 	    (!bnew && __builtin_add_overflow(b->qty, qty, &nb)))) {
-		bad_row(im, sh, col_why(im, R_QTY, "sum out of range", cell[R_QTY], len[R_QTY]));
+		/* a sheet of scans has no qty column: name the column scanned */
+		int role = im->col[R_QTY] >= 0 ? R_QTY : im->col[R_BARCODE] >= 0 ? R_BARCODE : R_SKU;
+		bad_row(im, sh, col_why(im, role, role == R_QTY ? "sum out of range" :
+		    "sum of the scans out of range", cell[role], len[role]));
 		return;
 	}
 	if (add) {

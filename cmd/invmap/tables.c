@@ -101,7 +101,7 @@ table_open(struct table *tb, const char *path, const char *const *cols, size_t n
 	tb->path = path;
 	tb->cols = cols;
 	tb->ncol = ncol;
-	if (!(tb->r = reader_open(path, FMT_CSV, 0, 0)))
+	if (!(tb->r = reader_open(path, FMT_CSV, 0, RD_CONFIG)))
 		die_errno(EX_NOINPUT, "%s", path);
 }
 
@@ -121,6 +121,8 @@ table_cols(struct table *tb)
 		size_t len = 0;
 		if (field_str(f, &tb->scratch, &s, &len, &tb->why) < 0)
 			bad_table(tb, "%s", tb->why.s);
+		if (memchr(s, '\0', len))	/* kept as a C string, it would be cut short */
+			bad_table(tb, "field '%s': contains a NUL character", tb->cols[i]);
 		free(tb->val[i]);
 		tb->val[i] = xstrndup(s, len);
 	}
@@ -178,8 +180,10 @@ table_int(struct table *tb, size_t col, int64_t lo, int64_t hi, int def_ok, int6
 			return def;
 		bad_table(tb, "field '%s': empty", tb->cols[col]);
 	}
-	if ((e = parse_i64(s, strlen(s), &v)))
-		bad_table(tb, "field '%s': %s: \"%s\"", tb->cols[col], e, s);
+	if ((e = parse_i64(s, strlen(s), &v))) {
+		struct buf q = BUF_INIT;
+		bad_table(tb, "field '%s': %s: %s", tb->cols[col], e, quoted(&q, s, strlen(s)));
+	}
 	if (v < lo || v > hi)
 		bad_table(tb, "field '%s': %lld is out of range (%lld to %lld)", tb->cols[col],
 		    (long long)v, (long long)lo, (long long)hi);
@@ -501,11 +505,33 @@ sku_id(struct tables *t, const char *s)
 	return *keytab_user(keytab_intern(&t->skus, s, strlen(s), NULL));
 }
 
-/* Depth-first search for a cycle; state: 0 new, 1 on the path, 2 done. */
+/*
+ * Bundles within bundles are computed recursively: a chain of more than
+ * this many is refused, so that no table can exhaust the stack.
+ */
+#define MAX_NESTING 1000
+
+static _Noreturn void
+too_deep(struct tables *t, const struct bundle *bu)
+{
+	size_t n;
+	const char *s = keytab_keyof(&t->skus, keytab_val(&t->skus, bu->sku), &n);
+	die(EX_CONFIG, "%s:%llu: bundles nested more than %d levels deep, through '%.*s'",
+	    t->bundlefile, (unsigned long long)bu->line, MAX_NESTING, (int)n, s);
+}
+
+/*
+ * Depth-first search for a cycle; state: 0 new, 1 on the path, 2 done.
+ * height: the longest chain of bundles from each bundle done, itself included.
+ */
 static void
-find_cycle(struct tables *t, uint32_t b, unsigned char *state, uint32_t *path, size_t depth)
+find_cycle(struct tables *t, uint32_t b, unsigned char *state, uint32_t *path, size_t depth,
+    uint32_t *height)
 {
 	const struct bundle *bu = &t->bundles[b];
+	uint32_t h = 1;
+	if (depth >= MAX_NESTING)
+		too_deep(t, bu);
 	state[b] = 1;
 	path[depth] = bu->sku;
 	for (uint32_t i = 0; i < bu->n; i++) {
@@ -529,8 +555,13 @@ find_cycle(struct tables *t, uint32_t b, unsigned char *state, uint32_t *path, s
 			    (unsigned long long)c->line, msg.s);
 		}
 		if (state[cb] == 0)
-			find_cycle(t, cb, state, path, depth + 1);
+			find_cycle(t, cb, state, path, depth + 1, height);
+		if (height[cb] >= h)
+			h = height[cb] + 1;
 	}
+	if (h > MAX_NESTING)
+		too_deep(t, bu);
+	height[b] = h;
 	state[b] = 2;
 }
 
@@ -595,9 +626,11 @@ load_bundles(struct tables *t, const char *path)
 	free(rows);
 	unsigned char *state = xcalloc(t->nbundles + 1, 1);
 	uint32_t *pathv = xcalloc(t->nbundles + 1, sizeof *pathv);
+	uint32_t *height = xcalloc(t->nbundles + 1, sizeof *height);
 	for (uint32_t b = 0; b < t->nbundles; b++)
 		if (!state[b])
-			find_cycle(t, b, state, pathv, 0);
+			find_cycle(t, b, state, pathv, 0, height);
 	free(state);
 	free(pathv);
+	free(height);
 }

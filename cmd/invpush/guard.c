@@ -113,7 +113,11 @@ guards_remember(const struct run *r)
 	buf_addf(&dir, "%s/channel", state_dir());
 	mkdirs(dir.s);
 	buf_addf(&tmp, "%s.tmp", p);
-	FILE *f = fopen(tmp.s, "w");
+	/* 0600 like every file of the state folder, whatever the umask */
+	int fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
 	int bad = !f || fprintf(f, "records %zu\n", r->n) < 0;
 	if ((f && fclose(f) != 0) || bad || rename(tmp.s, p) < 0)
 		warn_("%s: cannot remember the size of this feed", p);

@@ -227,6 +227,27 @@ jstr(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
+/*
+ * Text from an answer (an error message or code) for our messages: one
+ * line (control characters as spaces) and never the access token, should
+ * a server or proxy echo it.
+ */
+static void
+server_text(const struct shop *s, struct buf *out, const char *t)
+{
+	static const char pre[] = "X-Shopify-Access-Token: ";
+	const char *tok = s->hdr.len > sizeof pre - 1 ? s->hdr.s + sizeof pre - 1 : NULL;
+	size_t tl = tok ? strlen(tok) : 0;
+	for (; *t; t++) {
+		if (tl && !strncmp(t, tok, tl)) {
+			buf_adds(out, "[REDACTED]");
+			t += tl - 1;
+		} else {
+			buf_addc(out, (unsigned char)*t < 0x20 || *t == 0x7f ? ' ' : *t);
+		}
+	}
+}
+
 /* Cost to take from the bucket for a request we estimate at est. */
 static double
 gq_cost(struct shop *s, enum kind k, double est)
@@ -271,10 +292,11 @@ gq_done(struct http_req *r, void *arg)
 	struct op *o = q->o;
 	struct http *h = o->c->http;
 	json_t *root = NULL, *data = NULL;
+	json_error_t je = { .text = "empty" };
 	int called = 0, keep = 0;
 
 	if (r->resp.len)
-		root = json_loadb(r->resp.s, r->resp.len, 0, NULL);
+		root = json_loadb(r->resp.s, r->resp.len, 0, &je);	/* nesting: at most 2048 */
 	if (root && !json_is_object(root)) {
 		json_decref(root);
 		root = NULL;
@@ -297,8 +319,8 @@ gq_done(struct http_req *r, void *arg)
 		 * the request waits there for its requested cost before going out
 		 * again.  (A 429 is normally re-sent by the HTTP layer itself.)
 		 */
-		if (q->requested > 0)
-			q->r.cost = q->requested;
+		if (q->requested > 0)	/* never more than the bucket holds: it would wait for ever */
+			q->r.cost = o->s->bmax > 0 && q->requested > o->s->bmax ? o->s->bmax : q->requested;
 		if (http_retry(h, r, 0) == 0) {
 			json_decref(root);
 			return;
@@ -315,8 +337,11 @@ gq_done(struct http_req *r, void *arg)
 	    json_object_size(json_object_get(root, "data")) &&
 	    !json_is_null(json_object_iter_value(json_object_iter(json_object_get(root, "data")))))) {
 		/* a GraphQL error: the caller decides what it means */
-		snprintf(q->gqlcode, sizeof q->gqlcode, "%s", code ? code : "GRAPHQL_ERROR");
-		buf_adds(&q->gqlmsg, msg ? msg : "no message");
+		struct buf t = BUF_INIT;
+		server_text(o->s, &t, code ? code : "GRAPHQL_ERROR");
+		snprintf(q->gqlcode, sizeof q->gqlcode, "%s", t.s);
+		buf_release(&t);
+		server_text(o->s, &q->gqlmsg, msg ? msg : "no message");
 		keep = q->fn(q, NULL);
 		called = 1;
 	} else if (r->status == 200 && root) {
@@ -328,7 +353,7 @@ gq_done(struct http_req *r, void *arg)
 			op_fail(o, EX_DATAERR, "answer without data from %s", "Shopify");
 		}
 	} else if (r->status == 200) {
-		op_fail(o, EX_DATAERR, "answer is not JSON (%zu bytes)", r->resp.len);
+		op_fail(o, EX_DATAERR, "answer is not JSON (%zu bytes): %.80s", r->resp.len, je.text);
 	} else if (r->status == 401 || r->status == 403) {
 		op_fail(o, EX_NOPERM, "access token refused (HTTP %ld): check the token_file or "
 		    "INVKIT_TOKEN_ variable of this channel and the app's access scopes "
@@ -1310,7 +1335,12 @@ entry_error(struct push *p, struct pend *e, const char *code, const char *msg)
 	} else if (code_transient(code)) {
 		plist_add(&p->resolve, *e);
 	} else {
-		corr_say(e->c, CS_FAILED, "%s: %s", code, msg);
+		struct buf t = BUF_INIT;
+		server_text(p->o.s, &t, code);
+		buf_adds(&t, ": ");
+		server_text(p->o.s, &t, msg);
+		corr_say(e->c, CS_FAILED, "%s", t.s);
+		buf_release(&t);
 	}
 }
 

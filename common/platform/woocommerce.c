@@ -97,13 +97,16 @@
 #define MAX_PASSES 4		/* readings of one list before giving up (75) */
 #define BATCH_MAX 100		/* the documented batch limit */
 #define MAX_ROUNDS 7		/* re-read + write attempts of one correction */
+#define LIST_WINDOW 64		/* pages of one list asked for at a time (memory stays
+				   bounded whatever X-WP-Total claims) */
 
 struct woo {
 	char *api;		/* base_url + /wp-json/wc/v3 */
 	char *apipath;		/* its path, for messages */
 	char *authz;		/* "Authorization: Basic ..." (auth = basic) */
 	char *qauth;		/* "consumer_key=...&consumer_secret=..." (auth = query) */
-	char *hide[3];		/* key, secret, base64: scrubbed out of any message */
+	char *hide[5];		/* key, secret, base64, and key and secret URL-encoded:
+				   scrubbed out of any message */
 	uint64_t rng;
 };
 
@@ -140,7 +143,7 @@ pctenc(struct buf *out, const char *s)
 static void
 scrub(const struct woo *w, struct buf *b)
 {
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 5; i++) {
 		const char *h = w->hide[i];
 		size_t hl = h ? strlen(h) : 0;
 		char *p;
@@ -272,25 +275,51 @@ fail_code(const struct http_req *r)
 {
 	if (r->status == 401 || r->status == 403)
 		return EX_NOPERM;
+	if (r->permanent)
+		return EX_UNAVAILABLE;	/* a bad certificate or a huge answer: not "retry later" */
 	if (r->status == 0 || r->status == 429 || r->status == 408 || r->status >= 500)
 		return EX_TEMPFAIL;
 	return EX_UNAVAILABLE;
 }
 
+/*
+ * s scrubbed of the credentials, then cut to at most max bytes (in that
+ * order: a credential cut in two would escape the scrub).  Returns t->s.
+ */
+static const char *
+scrubbed(const struct woo *w, struct buf *t, const char *s, size_t max)
+{
+	buf_reset(t);
+	buf_adds(t, s ? s : "");
+	scrub(w, t);
+	if (t->len > max) {
+		t->len = max;
+		t->s[max] = '\0';
+	}
+	return t->s;
+}
+
 /* Append the platform's own words from an error answer: ": code: message". */
 static void
-add_platform_error(struct buf *out, const struct http_req *r)
+add_platform_error(const struct woo *w, struct buf *out, const struct http_req *r)
 {
 	json_t *j = r->resp.len ? json_loadb(r->resp.s, r->resp.len, 0, NULL) : NULL;
 	const char *code = j ? json_string_value(json_object_get(j, "code")) : NULL;
 	const char *msg = j ? json_string_value(json_object_get(j, "message")) : NULL;
-	if (code)
-		buf_addf(out, ": %.80s", code);
+	struct buf t = BUF_INIT;
+	if (code) {
+		buf_adds(out, ": ");
+		code = scrubbed(w, &t, code, 80);
+		for (int i = 0; code[i]; i++)	/* one line, as the message below */
+			buf_addc(out, (unsigned char)code[i] < 0x20 ? ' ' : code[i]);
+	}
 	if (msg) {
 		buf_adds(out, ": ");
-		for (int i = 0; msg[i] && i < 200; i++)
+		msg = scrubbed(w, &t, msg, 200);
+		for (int i = 0; msg[i]; i++)
 			buf_addc(out, (unsigned char)msg[i] < 0x20 ? ' ' : msg[i]);
 	}
+	buf_release(&t);
 	json_decref(j);
 }
 
@@ -304,7 +333,7 @@ describe(struct chan *c, struct buf *out, const struct http_req *r, const char *
 	else
 		buf_addf(out, "HTTP %ld", r->status);
 	if (r->status)
-		add_platform_error(out, r);
+		add_platform_error(c->priv, out, r);
 	if (r->status == 401 || r->status == 403)
 		buf_adds(out, " (check the consumer key and secret in token_file and that the key "
 		    "has read/write permissions)");
@@ -420,7 +449,8 @@ struct listing {
 	int64_t parent;		/* 0: /products; else /products/{parent}/variations */
 	int pass;		/* readings started */
 	struct lpage *pg;
-	size_t npg, cappg;
+	size_t npg, cappg;	/* pages asked for so far */
+	size_t want;		/* pages this reading needs, as far as known */
 	struct wobj *o;
 	size_t no, capo;
 	int inflight;
@@ -507,6 +537,7 @@ list_start(struct listing *l)
 		free(l->o[i].sku);
 	l->no = 0;
 	l->npg = 0;
+	l->want = 1;
 	l->pass++;
 	list_page(l, 0);
 }
@@ -645,8 +676,10 @@ list_done(struct http_req *r, void *arg)
 	size_t want = maxt >= 0 ? pages_for(maxt) : l->npg;
 	if (maxt < 0 && q->page == l->npg - 1 && n == PER_PAGE)
 		want = l->npg + 1;
-	for (size_t k = l->npg; k < want; k++)
-		list_page(l, k);
+	if (want > l->want)
+		l->want = want;
+	while (l->npg < l->want && l->inflight < LIST_WINDOW)
+		list_page(l, l->npg);
 	if (!l->inflight)
 		list_settle(l);
 out:
@@ -1024,8 +1057,10 @@ batch_done(struct http_req *r, void *arg)
 			const char *code = json_string_value(json_object_get(er, "code"));
 			const char *msg = json_string_value(json_object_get(er, "message"));
 			json_t *st = json_object_get(json_object_get(er, "data"), "status");
-			struct buf m = BUF_INIT;
-			buf_addf(&m, "%.80s: %.160s", code ? code : "error", msg ? msg : "");
+			struct buf m = BUF_INIT, sb = BUF_INIT;
+			buf_addf(&m, "%s: ", scrubbed(w, &sb, code ? code : "error", 80));
+			buf_adds(&m, scrubbed(w, &sb, msg, 160));
+			buf_release(&sb);
 			if (json_is_integer(st))
 				buf_addf(&m, " (HTTP %lld)", (long long)json_integer_value(st));
 			scrub(w, &m);
@@ -1150,7 +1185,11 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 			    "%lld now (not written)", (long long)k->from, (long long)k->current);
 			continue;
 		}
-		t->target = k->current + k->delta;
+		if (__builtin_add_overflow(k->current, k->delta, &t->target)) {
+			corr_fail(k, CS_FAILED, "not written: %lld %+lld is out of range",
+			    (long long)k->current, (long long)k->delta);
+			continue;
+		}
 		if (t->target == k->current) {
 			k->status = CS_UNCHANGED;
 			k->has_after = 1;
@@ -1351,7 +1390,14 @@ woo_open(struct chan *c, struct buf *err)
 	w->hide[1] = xstrdup(colon + 1);
 	struct buf t = BUF_INIT;
 	b64(&t, (const unsigned char *)sec.s, sec.len);
-	w->hide[2] = xstrdup(t.s);
+	/* without its padding: found whether an echo kept the '=' or not */
+	w->hide[2] = xstrndup(t.s, strcspn(t.s, "="));
+	struct buf pe = BUF_INIT;
+	pctenc(&pe, w->hide[0]);
+	w->hide[3] = pe.s;
+	pe = (struct buf)BUF_INIT;
+	pctenc(&pe, w->hide[1]);
+	w->hide[4] = pe.s;
 	if (query) {
 		struct buf q = BUF_INIT;
 		buf_adds(&q, "consumer_key=");
@@ -1392,7 +1438,7 @@ woo_close(struct chan *c)
 	free(w->apipath);
 	wipe(w->authz);
 	wipe(w->qauth);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 5; i++)
 		wipe(w->hide[i]);
 	free(w);
 	c->priv = NULL;

@@ -172,6 +172,9 @@ out:
 		}
 		if (sn == 0)
 			return 0;
+		for (size_t j = 0; j < sn; j++)	/* a control character in a name (rec.c) */
+			if (((unsigned char)s[j] < 0x20 && s[j] != '\t') || s[j] == 0x7f)
+				return 0;
 		for (size_t j = 0; j < k; j++) {
 			const char *t = c.text.s + (j ? c.end[j - 1] : 0);
 			size_t tn = c.end[j] - (j ? c.end[j - 1] : 0);

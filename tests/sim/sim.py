@@ -2088,9 +2088,9 @@ DEFAULT_CONFIG = OrderedDict([
     ("woo_per_page_max", 100),     # WordPress REST per_page maximum (documented)
 ])
 
-FAULT_KINDS = ("429", "500", "502", "503", "slow", "drop", "lost_answer", "fail_key")
+FAULT_KINDS = ("429", "500", "502", "503", "slow", "drop", "lost_answer", "fail_key", "huge", "deep")
 RULE_KEYS = {"kind", "next", "skip", "every", "probability", "phase", "ms", "retry_after", "rst", "match",
-             "body", "content_type"}
+             "body", "content_type", "bytes", "depth"}
 MATCH_KEYS = {"platform", "shop", "method", "path", "op", "write"}
 
 
@@ -2139,6 +2139,11 @@ def normalize_rule(r):
         out["phase"] = r["phase"]
     if kind == "slow":
         out["ms"] = _num(r.get("ms", 1000), "ms", 0, 600000, True)
+    # hostile answers (not platform behaviour): a body of `bytes` bytes, or JSON nested `depth` deep
+    if kind == "huge":
+        out["bytes"] = _num(r.get("bytes", (64 << 20) + 1), "bytes", 16, 1 << 30, True)
+    if kind == "deep":
+        out["depth"] = _num(r.get("depth", 100000), "depth", 1, 10 ** 7, True)
     if r.get("retry_after") is not None:
         out["retry_after"] = _num(r["retry_after"], "retry_after", 0, 86400, True)
     elif kind == "429":
@@ -3768,6 +3773,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         k = fault["kind"]
         code = int(k) if k.isdigit() else 500
         hdrs = [("X-Request-Id", req.rid)]
+        if k == "huge":
+            # 200 and one JSON object of exactly `bytes` bytes: {"pad":"xxx...x"}
+            return Resp(200, b'{"pad":"' + b"x" * (fault["bytes"] - 10) + b'"}', hdrs,
+                        "application/json; charset=utf-8")
+        if k == "deep":
+            # 200 and {"data":[[[...]]]} with `depth` nested arrays
+            d = fault["depth"]
+            return Resp(200, b'{"data":' + b"[" * d + b"]" * d + b"}", hdrs, "application/json; charset=utf-8")
         if fault["retry_after"] is not None and code in (429, 503):
             hdrs.append(("Retry-After", str(fault["retry_after"])))
         if fault["body"] is not None:

@@ -90,6 +90,49 @@ test_errors(void **state)
 	buf_release(&err);
 }
 
+/*
+ * What libinih would read otherwise than written, found by fuzz_config
+ * (tests/fuzz/corpus/fuzz_config/regress_*): the line of a section after a
+ * byte order mark, a section name it would cut to 49 bytes, and an indented
+ * line it would take for the setting before it continued (under that
+ * setting's name cut to 49 bytes, as a second setting).
+ */
+static void
+test_ini_limits(void **state)
+{
+	(void)state;
+	struct config c;
+	struct buf err = BUF_INIT;
+	const char *p = write_file("bom.conf", "\xef\xbb\xbf[a]\r\ntype = file\r\n\r\n[b]\ntype = file\n",
+	    0644);
+	assert_int_equal(config_load(&c, p, &err), 0);
+	assert_int_equal(config_channel(&c, "a")->line, 1);
+	assert_int_equal(config_channel(&c, "b")->line, 4);
+	config_release(&c);
+
+	char text[256];
+	snprintf(text, sizeof text, "[x]\ntype = file\n[%s]\ntype = file\n",
+	    "s123456789s123456789s123456789s123456789s123456789");
+	p = write_file("longsect.conf", text, 0644);
+	assert_int_equal(config_load(&c, p, &err), -1);
+	assert_non_null(strstr(err.s, "longsect.conf:3: section name longer than 49 bytes"));
+	config_release(&c);
+
+	p = write_file("indent.conf", "[x]\ntype = file\n  path = a.csv\n", 0644);
+	assert_int_equal(config_load(&c, p, &err), -1);
+	assert_non_null(strstr(err.s, "indent.conf:3: an indented line continues the setting "
+	    "before it; settings are one line each, not indented"));
+	config_release(&c);
+
+	snprintf(text, sizeof text, "[x]\ntype = file\n%s = 1\n\tpath = b\n",
+	    "k123456789k123456789k123456789k123456789k123456789k");
+	p = write_file("longkey.conf", text, 0644);
+	assert_int_equal(config_load(&c, p, &err), -1);
+	assert_non_null(strstr(err.s, "longkey.conf:4: an indented line continues"));
+	config_release(&c);
+	buf_release(&err);
+}
+
 static void
 test_secret(void **state)
 {
@@ -128,6 +171,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_ini_limits),
 		cmocka_unit_test(test_secret),
 	};
 	if (!mkdtemp(dir))

@@ -905,6 +905,36 @@ retry_always(struct http_req *r, void *arg)
 	c->calls++;
 }
 
+/*
+ * A request costing more than the whole bucket (its size reported smaller
+ * after the cost was set) is sent once the bucket is full, not held for
+ * ever (found by fuzz_shopify: tests/fuzz/corpus/fuzz_shopify/
+ * regress_bucket_shrank).
+ */
+static void
+test_bucket_shrank(void **state)
+{
+	(void)state;
+	struct http *h = new_http(0, 10);
+	struct http_req r;
+	int n = 0;
+	woo_req(&r, "GET", "products/10", NULL, &n);
+	r.cost = 752;
+	http_bucket(h, 2000, 2000, 100);
+	http_submit(h, &r);
+	http_bucket(h, 50, 0, 1000);	/* 50 tokens at most, 1000 a second: 0.05 s */
+	alarm(10);			/* before the fix: a wait for ever */
+	double t0 = mono();
+	http_run(h);
+	alarm(0);
+	assert_int_equal(n, 1);
+	assert_int_equal(r.status, 200);
+	assert_true(mono() - t0 < 2.0);
+	assert_true(r.cost == 50);
+	http_req_release(&r);
+	http_free(h);
+}
+
 static void
 test_retry_callback(void **state)
 {
@@ -1084,6 +1114,7 @@ main(void)
 		cmocka_unit_test_setup(test_post_never_sent, reset),
 		cmocka_unit_test_setup(test_max_body, reset),
 		cmocka_unit_test_setup(test_bucket, reset),
+		cmocka_unit_test_setup(test_bucket_shrank, reset),
 		cmocka_unit_test_setup(test_retry_callback, reset),
 		cmocka_unit_test_setup(test_retry_throttled_200, reset),
 		cmocka_unit_test_setup(test_header, reset),
