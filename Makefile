@@ -105,6 +105,12 @@ fuzz: deps
 demo: deps all
 	scripts/demo
 
+# scripts/invsync again and again against tests/sim with every fault on and
+# runs killed; the invariants after every run (scripts/soak)
+SOAK_SECONDS ?= 120
+soak: deps all
+	scripts/soak -d $(SOAK_SECONDS)
+
 # Install the Debian packages the build and tests need, when missing.
 DEB_DEPS = gcc make pkg-config libcurl4-openssl-dev libjansson-dev libcsv-dev \
 	libxxhash-dev libcmocka-dev libinih-dev python3 jq mandoc clang libclang-rt-14-dev valgrind
@@ -127,5 +133,5 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz bin bin-san
 
-.PHONY: all check check-real check-asan check-valgrind all-tests demo deps install clean fuzz
+.PHONY: all check check-real check-asan check-valgrind soak all-tests demo deps install clean fuzz
 .PRECIOUS: $(BUILD)/%.o
