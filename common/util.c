@@ -301,3 +301,61 @@ spool_to_stdout(FILE *spool)
 	fclose(spool);
 	close_stdout();
 }
+
+void
+sleep_s(double s)
+{
+	if (s <= 0)
+		return;
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+void
+buf_add_base64(struct buf *out, const void *data, size_t n)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = data;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+		    (i + 2 < n ? p[i + 2] : 0);
+		buf_addc(out, a[v >> 18 & 63]);
+		buf_addc(out, a[v >> 12 & 63]);
+		buf_addc(out, i + 1 < n ? a[v >> 6 & 63] : '=');
+		buf_addc(out, i + 2 < n ? a[v & 63] : '=');
+	}
+}
+
+void
+buf_add_pctenc(struct buf *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '_' || ch == '.' || ch == '~')
+			buf_addc(out, (char)ch);
+		else
+			buf_addf(out, "%%%02X", ch);
+	}
+}
+
+void
+buf_scrub(struct buf *b, const char *const *hide, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *h = hide[i];
+		size_t hl = h ? strlen(h) : 0;
+		char *p;
+		if (hl < 4 || !b->s)
+			continue;
+		while ((p = strstr(b->s, h)) != NULL) {
+			struct buf t = BUF_INIT;
+			buf_add(&t, b->s, (size_t)(p - b->s));
+			buf_adds(&t, "[REDACTED]");
+			buf_adds(&t, p + hl);
+			buf_release(b);
+			*b = t;
+		}
+	}
+}

@@ -62,6 +62,18 @@ void close_stdout(void);
 
 /* Seconds on the monotonic clock, for durations. */
 double mono_now(void);
+/* Sleep s seconds (fractions too; nothing when s <= 0), through EINTR. */
+void sleep_s(double s);
+/* Append base64 (RFC 4648, padded) of p[0..n) to out. */
+void buf_add_base64(struct buf *out, const void *p, size_t n);
+/* Append s percent-encoded (all but RFC 3986 unreserved characters). */
+void buf_add_pctenc(struct buf *out, const char *s);
+/*
+ * Replace every occurrence in b of each of the n strings of hide (NULL
+ * or shorter than 4 bytes: skipped) with "[REDACTED]": credentials that a
+ * server's message may echo never reach ours.
+ */
+void buf_scrub(struct buf *b, const char *const *hide, size_t n);
 /* Copy a spooled temporary file to stdout, close it and check stdout. */
 void spool_to_stdout(FILE *spool);
 

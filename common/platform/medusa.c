@@ -117,62 +117,11 @@ struct med {
 
 /* ---- small helpers ---- */
 
-static void
-b64(struct buf *out, const unsigned char *p, size_t n)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-		    (i + 2 < n ? p[i + 2] : 0);
-		buf_addc(out, a[v >> 18 & 63]);
-		buf_addc(out, a[v >> 12 & 63]);
-		buf_addc(out, i + 1 < n ? a[v >> 6 & 63] : '=');
-		buf_addc(out, i + 2 < n ? a[v & 63] : '=');
-	}
-}
-
-static void
-pctenc(struct buf *out, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_' || ch == '.' || ch == '~')
-			buf_addc(out, (char)ch);
-		else
-			buf_addf(out, "%%%02X", ch);
-	}
-}
-
 /* Replace every occurrence of the credentials in b (messages come from servers). */
 static void
 scrub(const struct med *m, struct buf *b)
 {
-	for (int i = 0; i < 2; i++) {
-		const char *h = m->hide[i];
-		size_t hl = h ? strlen(h) : 0;
-		char *p;
-		if (hl < 4 || !b->s)
-			continue;
-		while ((p = strstr(b->s, h)) != NULL) {
-			struct buf t = BUF_INIT;
-			buf_add(&t, b->s, (size_t)(p - b->s));
-			buf_adds(&t, "[REDACTED]");
-			buf_adds(&t, p + hl);
-			buf_release(b);
-			*b = t;
-		}
-	}
-}
-
-static void
-nap(double s)
-{
-	if (s <= 0)
-		return;
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	buf_scrub(b, (const char *const *)m->hide, 2);
 }
 
 static int
@@ -817,7 +766,7 @@ read_submit(struct readx *rx, size_t from, size_t to)
 		if (x > from && !strcmp(key, rx->cur[rx->ord[x - 1]].key))
 			continue;
 		buf_adds(&rel, by_sku ? "&sku%5B%5D=" : "&id%5B%5D=");
-		pctenc(&rel, key);
+		buf_add_pctenc(&rel, key);
 	}
 	q->rx = rx;
 	q->from = from;
@@ -1131,7 +1080,7 @@ check_locations(struct chan *c, struct wr **w, size_t n, struct buf *err)
 		buf_addf(&rel, "/stock-locations?limit=%d&fields=id", READ_LIMIT);
 		for (size_t i = off; i < nask && i < off + READ_CHUNK; i++) {
 			buf_adds(&rel, "&id%5B%5D=");
-			pctenc(&rel, ask[i]);
+			buf_add_pctenc(&rel, ask[i]);
 		}
 		req_prepare(c, &r, "GET", rel.s);
 		req_what(c, what, sizeof what, "GET", rel.s);
@@ -1468,7 +1417,7 @@ med_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf 
 			break;
 		}
 		/* a 413 only asks for smaller calls: again at once; the rest after a wait */
-		nap(wait >= 0 ? wait : round_backoff(m, round));
+		sleep_s(wait >= 0 ? wait : round_backoff(m, round));
 	}
 	for (size_t i = 0; i < n; i++) {
 		free(all[i].cur.id);
@@ -1557,7 +1506,7 @@ med_open(struct chan *c, struct buf *err)
 	struct buf cred = BUF_INIT, t = BUF_INIT, h = BUF_INIT;
 	buf_add(&cred, sec.s, sec.len);
 	buf_addc(&cred, ':');	/* the key as user name, an empty password */
-	b64(&t, (const unsigned char *)cred.s, cred.len);
+	buf_add_base64(&t, cred.s, cred.len);
 	buf_addf(&h, "Authorization: Basic %s", t.s);
 	m->authz = h.s;
 	m->hide[0] = xstrdup(sec.s);

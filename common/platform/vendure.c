@@ -131,28 +131,8 @@ loc_wanted(const struct vend *v, const char *loc)
 static void
 scrub(const struct vend *v, struct buf *b)
 {
-	size_t hl = v->secret ? strlen(v->secret) : 0;
-	char *p;
-	if (hl < 4 || !b->s)
-		return;
-	while ((p = strstr(b->s, v->secret)) != NULL) {
-		struct buf t = BUF_INIT;
-		buf_add(&t, b->s, (size_t)(p - b->s));
-		buf_adds(&t, "[REDACTED]");
-		buf_adds(&t, p + hl);
-		buf_release(b);
-		*b = t;
-	}
-}
-
-static void
-nap(double s)
-{
-	if (s <= 0)
-		return;
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	const char *hide[] = { v->secret };
+	buf_scrub(b, hide, 1);
 }
 
 static double
@@ -1439,7 +1419,7 @@ vendure_push(struct chan *c, struct corr **cv, size_t n, const char *run, struct
 		rc = write_chunk(&p, &ch, &wait, err);
 		free(ch.g);
 		if (!rc && wait > 0)
-			nap(wait);
+			sleep_s(wait);
 	}
 	for (size_t i = p.qhead; i < p.qn; i++)
 		free(p.q[i].g);

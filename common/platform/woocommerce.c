@@ -112,62 +112,11 @@ struct woo {
 
 /* ---- small helpers ---- */
 
-static void
-b64(struct buf *out, const unsigned char *p, size_t n)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-		    (i + 2 < n ? p[i + 2] : 0);
-		buf_addc(out, a[v >> 18 & 63]);
-		buf_addc(out, a[v >> 12 & 63]);
-		buf_addc(out, i + 1 < n ? a[v >> 6 & 63] : '=');
-		buf_addc(out, i + 2 < n ? a[v & 63] : '=');
-	}
-}
-
-static void
-pctenc(struct buf *out, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_' || ch == '.' || ch == '~')
-			buf_addc(out, (char)ch);
-		else
-			buf_addf(out, "%%%02X", ch);
-	}
-}
-
 /* Replace every occurrence of the credentials in b (messages come from servers). */
 static void
 scrub(const struct woo *w, struct buf *b)
 {
-	for (int i = 0; i < 5; i++) {
-		const char *h = w->hide[i];
-		size_t hl = h ? strlen(h) : 0;
-		char *p;
-		if (hl < 4 || !b->s)
-			continue;
-		while ((p = strstr(b->s, h)) != NULL) {
-			struct buf t = BUF_INIT;
-			buf_add(&t, b->s, (size_t)(p - b->s));
-			buf_adds(&t, "[REDACTED]");
-			buf_adds(&t, p + hl);
-			buf_release(b);
-			*b = t;
-		}
-	}
-}
-
-static void
-nap(double s)
-{
-	if (s <= 0)
-		return;
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	buf_scrub(b, (const char *const *)w->hide, 5);
 }
 
 /* "123" -> (123, 0); "120/124" -> (120, 124).  -1 when malformed. */
@@ -1326,7 +1275,7 @@ woo_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf 
 				}
 				break;
 			}
-			nap(wait >= 0 ? wait : round_backoff(w, round));
+			sleep_s(wait >= 0 ? wait : round_backoff(w, round));
 		}
 		for (size_t i = 0; i < cnt && rc; i++)
 			if (p[i]->status == CS_PENDING)
@@ -1389,21 +1338,21 @@ woo_open(struct chan *c, struct buf *err)
 	w->hide[0] = xstrndup(sec.s, (size_t)(colon - sec.s));
 	w->hide[1] = xstrdup(colon + 1);
 	struct buf t = BUF_INIT;
-	b64(&t, (const unsigned char *)sec.s, sec.len);
+	buf_add_base64(&t, sec.s, sec.len);
 	/* without its padding: found whether an echo kept the '=' or not */
 	w->hide[2] = xstrndup(t.s, strcspn(t.s, "="));
 	struct buf pe = BUF_INIT;
-	pctenc(&pe, w->hide[0]);
+	buf_add_pctenc(&pe, w->hide[0]);
 	w->hide[3] = pe.s;
 	pe = (struct buf)BUF_INIT;
-	pctenc(&pe, w->hide[1]);
+	buf_add_pctenc(&pe, w->hide[1]);
 	w->hide[4] = pe.s;
 	if (query) {
 		struct buf q = BUF_INIT;
 		buf_adds(&q, "consumer_key=");
-		pctenc(&q, w->hide[0]);
+		buf_add_pctenc(&q, w->hide[0]);
 		buf_adds(&q, "&consumer_secret=");
-		pctenc(&q, w->hide[1]);
+		buf_add_pctenc(&q, w->hide[1]);
 		w->qauth = q.s;
 	} else {
 		struct buf h = BUF_INIT;
