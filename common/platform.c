@@ -18,12 +18,13 @@ const char *const corr_status_names[] = {
 
 /* Drivers, one file each in common/platform/. */
 extern const struct driver drv_file, drv_shopify, drv_woocommerce, drv_medusa, drv_vendure;
+extern const struct driver drv_bigcommerce;
 
 const struct driver *
 driver_find(const char *type)
 {
 	const struct driver *all[] = { &drv_file, &drv_shopify, &drv_woocommerce, &drv_medusa,
-		&drv_vendure };
+		&drv_vendure, &drv_bigcommerce };
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
 		if (!strcmp(all[i]->type, type))
 			return all[i];

@@ -359,3 +359,12 @@ buf_scrub(struct buf *b, const char *const *hide, size_t n)
 		}
 	}
 }
+
+void
+free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}

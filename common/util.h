@@ -74,6 +74,8 @@ void buf_add_pctenc(struct buf *out, const char *s);
  * server's message may echo never reach ours.
  */
 void buf_scrub(struct buf *b, const char *const *hide, size_t n);
+/* Zero a secret string, then free it (NULL: nothing). */
+void free_secret(char *s);
 /* Copy a spooled temporary file to stdout, close it and check stdout. */
 void spool_to_stdout(FILE *spool);
 

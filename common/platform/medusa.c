@@ -1523,15 +1523,6 @@ med_open(struct chan *c, struct buf *err)
 }
 
 static void
-wipe(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-static void
 med_close(struct chan *c)
 {
 	struct med *m = c->priv;
@@ -1539,9 +1530,9 @@ med_close(struct chan *c)
 		return;
 	free(m->base);
 	free(m->basepath);
-	wipe(m->authz);
+	free_secret(m->authz);
 	for (int i = 0; i < 2; i++)
-		wipe(m->hide[i]);
+		free_secret(m->hide[i]);
 	list_free(m->locs, m->nlocs);
 	list_free(m->known, m->nknown);
 	free(m);

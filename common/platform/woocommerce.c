@@ -1369,15 +1369,6 @@ woo_open(struct chan *c, struct buf *err)
 }
 
 static void
-wipe(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-static void
 woo_close(struct chan *c)
 {
 	struct woo *w = c->priv;
@@ -1385,10 +1376,10 @@ woo_close(struct chan *c)
 		return;
 	free(w->api);
 	free(w->apipath);
-	wipe(w->authz);
-	wipe(w->qauth);
+	free_secret(w->authz);
+	free_secret(w->qauth);
 	for (int i = 0; i < 5; i++)
-		wipe(w->hide[i]);
+		free_secret(w->hide[i]);
 	free(w);
 	c->priv = NULL;
 }

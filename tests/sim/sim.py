@@ -1786,10 +1786,18 @@ def load_state(obj):
     """Validate and normalise a state document into the internal model."""
     if not isinstance(obj, dict):
         raise BadState("state: top level must be an object")
-    unknown = set(obj) - {"shopify", "woocommerce", "woo", "_comment"}
+    unknown = set(obj) - {"shopify", "woocommerce", "woo", "_comment"} - set(PLATFORMS)
     if unknown:
         raise BadState("state: unknown top-level key(s): %s" % ", ".join(sorted(unknown)))
     st = {"shopify": OrderedDict(), "woocommerce": OrderedDict()}
+    for pname, mod in PLATFORMS.items():  # plugin platforms (tests/sim/platforms/)
+        sec = obj.get(pname) or {}
+        if not isinstance(sec, dict):
+            raise BadState("state.%s must be an object of stores" % pname)
+        for store in sec:
+            if not isinstance(store, str) or not STORE_RE.fullmatch(store):
+                raise BadState("%s.%s: store names are [A-Za-z0-9._-]" % (pname, store))
+        st[pname] = mod.load(sec)
     shops = obj.get("shopify") or {}
     if not isinstance(shops, dict):
         raise BadState("state.shopify must be an object of shops")
@@ -1971,6 +1979,8 @@ def dump_state(st):
             prods.append(e)
         d["products"] = prods
         out["woocommerce"][name] = d
+    for pname, mod in PLATFORMS.items():
+        out[pname] = mod.dump(st[pname])
     return out
 
 
@@ -2022,7 +2032,10 @@ def sample_state(n, seed):
                           "manage_stock": True, "stock_quantity": rng.choice(qtys)})
             pid += 1
     site = {"consumer_key": "ck_sim_demo", "consumer_secret": "cs_sim_demo", "products": prods}
-    return {"shopify": {"demo": shop}, "woocommerce": {"demo": site}}
+    doc = {"shopify": {"demo": shop}, "woocommerce": {"demo": site}}
+    for pname, mod in PLATFORMS.items():
+        doc[pname] = mod.sample(n, seed)
+    return doc
 
 
 # --------------------------------------------------------------------------
@@ -2154,8 +2167,8 @@ def normalize_rule(r):
         raise SimError(400, "match keys: %s" % ", ".join(sorted(MATCH_KEYS)))
     if "platform" in m and m["platform"] == "woocommerce":
         m = dict(m, platform="woo")
-    if "platform" in m and m["platform"] not in ("shopify", "woo"):
-        raise SimError(400, "match.platform must be shopify or woo")
+    if "platform" in m and m["platform"] not in ("shopify", "woo") + tuple(PLATFORMS):
+        raise SimError(400, "match.platform must be one of %s" % ", ".join(("shopify", "woo") + tuple(PLATFORMS)))
     out["match"] = dict(m)
     if r.get("body") is not None:
         out["body"] = r["body"] if isinstance(r["body"], str) else json.dumps(r["body"])
@@ -2186,8 +2199,8 @@ def normalize_sales(s):
     p = s.get("platform")
     if p == "woocommerce":
         p = "woo"
-    if p not in (None, "shopify", "woo"):
-        raise SimError(400, "sales.platform must be shopify or woo")
+    if p not in (None, "shopify", "woo") + tuple(PLATFORMS):
+        raise SimError(400, "sales.platform must be one of %s" % ", ".join(("shopify", "woo") + tuple(PLATFORMS)))
     out["platform"] = p
     out["shop"] = s.get("shop")
     return out
@@ -2259,6 +2272,7 @@ class Sim:
             self.woo_gen = {}
             self.woo_cache = {}
             self.woo_ids = {}
+            self.plugin_rt = {}
             _settle_heap()
 
     def replace_state(self, st, initial=False):
@@ -2271,6 +2285,7 @@ class Sim:
             self.woo_gen = {}
             self.woo_cache = {}
             self.woo_ids = {}
+            self.plugin_rt = {}
             _settle_heap()
 
     def woo_touch(self, site):
@@ -2292,12 +2307,15 @@ class Sim:
                     raise SimError(400, "throttle_status must be 200 or 429")
             elif k in ("max_query_cost", "woo_batch_limit", "woo_per_page_max"):
                 v = _num(v, k, 1, 10 ** 9, True)
+            elif k in PLUGIN_KNOBS:  # a plugin's knob: a number, whole when its default is
+                v = _num(v, k, 0, 10 ** 9, isinstance(DEFAULT_CONFIG[k], int))
             else:
                 v = _num(v, k, 0.0001 if k == "scale" else 0, 10 ** 9)
             new[k] = v
         with self.lock:
             self.config = new
             self.buckets = {}
+            self.plugin_rt = {}
         return self.config
 
     def bucket(self, shop):
@@ -2681,6 +2699,12 @@ class Sim:
                     q = o["stock_quantity"] or 0
                     if q >= qty or (allow_negative and q > 0):
                         out.append(("woo", sname, oid, ""))
+        for pname, mod in PLATFORMS.items():
+            if platform in (None, pname):
+                for sname in self.state[pname]:
+                    if shop_name in (None, sname):
+                        out.extend((pname, sname) + tuple(t) for t in
+                                   mod.sale_targets(self, self.state[pname], sname, qty, allow_negative))
         return out
 
     def _sale_sample(self, cfg):
@@ -2698,6 +2722,13 @@ class Sim:
                     if ids is None or len(ids) != len(site["index"]):
                         ids = self.woo_ids[sname] = sorted(site["index"])
                     pools.append(("woo", sname, ids))
+        for pname, mod in PLATFORMS.items():
+            if cfg["platform"] in (None, pname):
+                for sname in self.state[pname]:
+                    if cfg["shop"] in (None, sname):
+                        t = mod.sale_targets(self, self.state[pname], sname, qty, neg)
+                        if t:
+                            pools.append((pname, sname, t))
         total = sum(len(p[2]) for p in pools)
         for _ in range(64 if total else 0):
             k = self.rng.randrange(total)
@@ -2705,6 +2736,8 @@ class Sim:
                 if k < len(pool):
                     break
                 k -= len(pool)
+            if platform in PLATFORMS:
+                return (platform, sname) + tuple(pool[k])
             if platform == "shopify":
                 it = pool[k]
                 lids = [l for l, q in it["levels"].items() if q >= qty or (neg and q > 0)]
@@ -2739,12 +2772,18 @@ class Sim:
             if platform is None:
                 inshop = shop in self.state["shopify"]
                 inwoo = shop in self.state["woocommerce"]
-                if inshop and inwoo:
-                    raise SimError(400, "shop %s exists on both platforms: give \"platform\"" % shop)
-                platform = "shopify" if inshop else "woo" if inwoo else None
+                inplug = [p for p in PLATFORMS if shop in self.state[p]]
+                if inshop + inwoo + len(inplug) > 1:
+                    raise SimError(400, "shop %s exists on several platforms: give \"platform\"" % shop)
+                platform = "shopify" if inshop else "woo" if inwoo else inplug[0] if inplug else None
             if platform == "woocommerce":
                 platform = "woo"
-            if platform == "shopify":
+            if platform in PLATFORMS:
+                if shop not in self.state[platform]:
+                    raise SimError(404, "no %s store %s" % (platform, shop))
+                rec = PLATFORMS[platform].sale(self, self.state[platform], shop, sku=sku, item=item,
+                                               location=location, qty=qty, allow_negative=allow_negative)
+            elif platform == "shopify":
                 sh = self.state["shopify"].get(shop)
                 if sh is None:
                     raise SimError(404, "no Shopify shop %s" % shop)
@@ -3702,6 +3741,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         req.query_items = urllib.parse.parse_qsl(split.query, keep_blank_values=True)
         m = SHOPIFY_RE.match(path)
         w = WOO_RE.match(path)
+        pm = PLUGIN_RE.match(path)
         if m:
             req.platform, req.shop = "shopify", m.group("shop")
             am = SHOPIFY_API_RE.match(m.group("rest") or "")
@@ -3719,9 +3759,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if rx.match(sub):
                         req.ops.append(route)
                         break
+        elif pm and pm.group("platform") in PLATFORMS:
+            req.platform, req.shop, req.rest = pm.group("platform"), pm.group("store"), pm.group("rest") or ""
+            PLATFORMS[req.platform].classify(req)
         else:
-            self.send_json(404, {"error": "no such endpoint; platform APIs live under /shopify/<shop>/ "
-                                          "and /woo/<site>/, the control API under /_sim/"})
+            self.send_json(404, {"error": "no such endpoint; platform APIs live under /shopify/<shop>/, "
+                                          "/woo/<site>/%s, the control API under /_sim/"
+                                          % "".join(" and /%s/<store>/" % p for p in PLATFORMS)})
             return
         fault = sim.begin(req)
         req.fault, req.t0, req.logpath = fault, t0, _redact(path, split.query)
@@ -3765,7 +3809,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if req.platform == "shopify":
             return shopify_handle(sim, req)
         with sim.lock:
-            resp = woo_handle(sim, req)
+            if req.platform in PLATFORMS:
+                resp = PLATFORMS[req.platform].handle(sim, req)
+            else:
+                resp = woo_handle(sim, req)
         resp.headers.append(("X-Request-Id", req.rid))
         return resp
 
@@ -3785,6 +3832,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             hdrs.append(("Retry-After", str(fault["retry_after"])))
         if fault["body"] is not None:
             return Resp(code, fault["body"].encode("utf-8"), hdrs, fault["content_type"])
+        mod = PLATFORMS.get(req.platform)
+        if mod is not None and hasattr(mod, "fault_response"):
+            with self.server.sim.lock:
+                resp = mod.fault_response(self.server.sim, req, code, hdrs)
+            if resp is not None:
+                return resp
         # 502/503 (and WooCommerce's 429, which comes from a host or WAF: WooCommerce has no
         # REST rate limit of its own) are generic proxy pages; their exact shape is invented.
         reason = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
@@ -3889,7 +3942,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if method in ("POST", "PUT"):
                 st = load_state(data)
                 sim.replace_state(st, initial=q.get("initial") in ("1", "true", "yes"))
-                return {"ok": True, "shopify": list(st["shopify"]), "woocommerce": list(st["woocommerce"])}
+                out = {"ok": True, "shopify": list(st["shopify"]), "woocommerce": list(st["woocommerce"])}
+                for pname in PLATFORMS:
+                    out[pname] = list(st[pname])
+                return out
         if route == "/_sim/reset" and method == "POST":
             sim.reset()
             return {"ok": True}
@@ -4009,6 +4065,50 @@ class SimServer(http.server.ThreadingHTTPServer):
                     return True
             time.sleep(0.02)
         return False
+
+
+# --------------------------------------------------------------------------
+# platform plugins (tests/sim/platforms/<name>.py; see README.md, "Adding a platform")
+# --------------------------------------------------------------------------
+
+PLATFORMS = OrderedDict()   # name -> module, in file-name order
+PLUGIN_KNOBS = set()        # config keys that plugins added to DEFAULT_CONFIG
+STORE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+PLUGIN_RE = re.compile(r"^/(?P<platform>[a-z][a-z0-9_]*)/(?P<store>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<rest>/.*)?$")
+PLUGIN_API = ("NAME", "load", "dump", "sample", "classify", "handle", "sale_targets", "sale")
+RESERVED = {"shopify", "woo", "woocommerce", "_sim"}
+
+
+def load_platforms(folder=None):
+    """Import every tests/sim/platforms/<name>.py (names starting with "_" are skipped) and
+    register it.  A plugin that lacks part of the interface, reuses a name or a knob, is a
+    programming error: the simulator refuses to start (RuntimeError)."""
+    import importlib.util
+    import os
+    # plugins `import sim` for the shared helpers: let that be this module even when it runs
+    # as a script (__main__), so there is one Resp, one BadState and one SimError
+    sys.modules.setdefault("sim", sys.modules[__name__])
+    folder = folder or os.path.join(os.path.dirname(os.path.abspath(__file__)), "platforms")
+    names = sorted(f[:-3] for f in os.listdir(folder) if f.endswith(".py") and not f.startswith("_")) \
+        if os.path.isdir(folder) else []
+    for fname in names:
+        spec = importlib.util.spec_from_file_location("sim_platform_" + fname, os.path.join(folder, fname + ".py"))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        missing = [a for a in PLUGIN_API if not hasattr(mod, a)]
+        if missing:
+            raise RuntimeError("platforms/%s.py lacks %s" % (fname, ", ".join(missing)))
+        if mod.NAME != fname or mod.NAME in RESERVED or mod.NAME in PLATFORMS or not PLUGIN_RE.match("/%s/x" % mod.NAME):
+            raise RuntimeError("platforms/%s.py: NAME must be the file name, [a-z][a-z0-9_]*, and new" % fname)
+        for k, v in getattr(mod, "CONFIG", {}).items():
+            if k in DEFAULT_CONFIG or isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise RuntimeError("platforms/%s.py: knob %s must be new and a number" % (fname, k))
+            DEFAULT_CONFIG[k] = v
+            PLUGIN_KNOBS.add(k)
+        PLATFORMS[mod.NAME] = mod
+
+
+load_platforms()
 
 
 # --------------------------------------------------------------------------

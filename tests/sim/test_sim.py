@@ -30,6 +30,7 @@ TOKEN = "shpat_test_t1"
 CK, CS = "ck_test_w1", "cs_test_w1"
 CK_RO, CS_RO = "ck_test_ro", "cs_test_ro"
 VER = "2026-10"
+BC_TOKEN, BC_RO = "bc_test_b1", "bc_test_ro"
 
 LOC1, LOC2, LOC3 = ("gid://shopify/Location/%d" % n for n in (1, 2, 3))
 
@@ -56,7 +57,13 @@ def make_state():
     site = {"keys": [{"consumer_key": CK, "consumer_secret": CS, "permissions": "read_write"},
                      {"consumer_key": CK_RO, "consumer_secret": CS_RO, "permissions": "read"}],
             "products": prods}
-    return {"shopify": {"t1": shop}, "woocommerce": {"w1": site}}
+    bc = {"tokens": [{"token": BC_TOKEN, "scope": "modify"}, {"token": BC_RO, "scope": "read_only"}],
+          "locations": [{"id": 1, "code": "L1", "name": "Main"}, {"id": 2, "code": "L2", "name": "Other"}],
+          "items": [{"product_id": 7, "variant_id": 70, "sku_id": None, "sku": "B-7", "levels": {"1": 10},
+                     "safety_stock": {"1": 2}},
+                    {"product_id": 8, "variant_id": 81, "sku_id": 801, "sku": "B-8-S", "levels": {"1": 5, "2": 1}},
+                    {"product_id": 8, "variant_id": 82, "sku_id": 802, "sku": "B-8-M", "levels": {}}]}
+    return {"shopify": {"t1": shop}, "woocommerce": {"w1": site}, "bigcommerce": {"b1": bc}}
 
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -785,6 +792,113 @@ class SimTest(unittest.TestCase):
         self.assertEqual(errors, [])
         self.assertEqual(self.available(1020), 10 - 160)
         self.assertEqual(len(self.c.writes()), 160)
+
+    # ---- platform plugins: tests/sim/platforms/bigcommerce.py ---------------------------
+    def bc(self, method, path, body=None, token=BC_TOKEN, store="b1"):
+        hdrs = {"X-Auth-Token": token} if token else {}
+        return self.c.http(method, "/bigcommerce/%s/v3/inventory%s" % (store, path), body, hdrs)
+
+    def bc_avail(self, sku, loc):
+        s, _, b = self.bc("GET", "/items?sku:in=" + sku)
+        locs = {l["location_id"]: l["available_to_sell"] for l in b["data"][0]["locations"]}
+        return locs.get(loc)
+
+    def test_plugin_loaded_and_state_round_trip(self):
+        st = self.c.ctl("GET", "state")
+        self.assertEqual(st["bigcommerce"]["b1"]["items"][0],
+                         {"product_id": 7, "variant_id": 70, "sku_id": None, "sku": "B-7", "levels": {"1": 10},
+                          "safety_stock": {"1": 2}})
+        self.assertIn("bc_quota", self.c.ctl("GET", "config"))
+        s, _, b = self.c.http("POST", "/_sim/state", {"bigcommerce": {"b2": {"token": "x", "items": [
+            {"product_id": 1, "variant_id": 2, "levels": {"9": 1}}]}}})
+        self.assertEqual((s, b["error"]), (400, "bigcommerce.b2.items[0].levels: no location 9"))
+        s, _, b = self.c.http("POST", "/_sim/faults", {"rules": [{"kind": "500", "match": {"platform": "nope"}}]})
+        self.assertEqual((s, b["error"]), (400, "match.platform must be one of shopify, woo, bigcommerce"))
+
+    def test_bc_auth_list_and_pagination(self):
+        s, _, b = self.bc("GET", "/items", token="wrong")
+        self.assertEqual((s, b["status"]), (401, 401))
+        s, h, b = self.bc("GET", "/items?limit=2&page=1")
+        self.assertEqual(s, 200)
+        self.assertEqual(b["meta"]["pagination"]["total_pages"], 2)
+        self.assertEqual(b["meta"]["pagination"]["links"]["next"], "?limit=2&page=2")
+        self.assertEqual(b["data"][0]["locations"][0]["available_to_sell"], 8)  # 10 on hand - 2 safety
+        self.assertEqual(h["X-Rate-Limit-Requests-Quota"], "150")
+        self.assertEqual(h["X-Rate-Limit-Time-Window-Ms"], "30000")
+        s, _, b = self.bc("GET", "/items?limit=1001")
+        self.assertEqual(s, 422)
+        s, _, b = self.bc("GET", "/locations/2/items")
+        self.assertEqual([r["identity"]["sku"] for r in b["data"]], ["B-8-S"])
+
+    def test_bc_adjustments(self):
+        s, _, b = self.bc("POST", "/adjustments/relative", {"reason": "t", "items": [
+            {"location_id": 1, "variant_id": 81, "quantity": -2}, {"location_id": 1, "product_id": 7, "quantity": 3}]})
+        self.assertEqual(s, 200)
+        self.assertIn("transaction_id", b)
+        self.assertEqual((self.bc_avail("B-8-S", 1), self.bc_avail("B-7", 1)), (3, 11))
+        # a 422 names the item and applies nothing
+        s, _, b = self.bc("POST", "/adjustments/relative", {"items": [
+            {"location_id": 1, "variant_id": 81, "quantity": 1}, {"location_id": 1, "variant_id": 70, "quantity": 1}]})
+        self.assertEqual((s, b["title"]), (422, "[Item with variant_id 70 is tracked by product, please update "
+                                                "stock by product id]"))
+        s, _, b = self.bc("POST", "/adjustments/relative", {"items": [{"location_id": 2, "sku": "B-8-M", "quantity": 1}]})
+        self.assertEqual((s, b["title"]), (422, "[Items with identity: [sku B-8-M] requires absolute adjustment "
+                                                "before relative]"))
+        self.assertEqual(self.bc_avail("B-8-S", 1), 3)
+        s, _, b = self.bc("PUT", "/adjustments/absolute", {"items": [{"location_id": 2, "sku": "B-8-M", "quantity": 4}]})
+        self.assertEqual(s, 200)
+        self.assertEqual(self.bc_avail("B-8-M", 2), 4)
+        s, _, b = self.bc("PUT", "/adjustments/absolute", {"items": [{"location_id": 2, "sku": "B-8-M", "quantity": 4}]},
+                          token=BC_RO)
+        self.assertEqual(s, 403)
+        w = [(x["kind"], x["sku"], x["location"], x["before"], x["after"]) for x in self.c.writes()]
+        self.assertEqual(w, [("adjust", "B-8-S", "1", 5, 3), ("adjust", "B-7", "1", 8, 11), ("set", "B-8-M", "2", None, 4)])
+        self.c.ctl("POST", "config", {"bc_batch_limit": 1})
+        s, _, b = self.bc("POST", "/adjustments/relative", {"items": [
+            {"location_id": 1, "variant_id": 81, "quantity": 1}, {"location_id": 1, "product_id": 7, "quantity": 1}]})
+        self.assertEqual((s, b["errors"]), (422, {"items": "at most 1 items in one request (2 sent)"}))
+
+    def test_bc_quota_faults_and_sales(self):
+        self.c.ctl("POST", "config", {"bc_quota": 2, "bc_window_ms": 60000})
+        self.assertEqual(self.bc("GET", "/items")[0], 200)
+        s, h, _ = self.bc("GET", "/items")
+        self.assertEqual((s, h["X-Rate-Limit-Requests-Left"]), (200, "0"))
+        s, h, b = self.bc("GET", "/items")
+        self.assertEqual((s, b["status"], h["X-Rate-Limit-Requests-Left"]), (429, 429, "0"))
+        self.assertGreater(int(h["X-Rate-Limit-Time-Reset-Ms"]), 50000)
+        self.c.ctl("POST", "config", {"bc_quota": 150, "bc_window_ms": 30000})
+        # fault rules match the plugin's platform and ops; a lost answer is applied
+        self.c.ctl("POST", "faults", {"rules": [{"kind": "lost_answer", "next": 1,
+                                                 "match": {"platform": "bigcommerce",
+                                                           "op": "inventory/adjustments/relative"}}]})
+        with self.assertRaises(Exception):
+            self.bc("POST", "/adjustments/relative", {"items": [{"location_id": 1, "sku": "B-7", "quantity": 1}]})
+        self.assertEqual(self.bc_avail("B-7", 1), 9)
+        req = [r for r in self.c.requests() if r["write"]][-1]
+        self.assertEqual((req["platform"], req["status"], req["fault"]), ("bigcommerce", None, "lost_answer"))
+        # the control sale and random sales reach the plugin
+        r = self.c.ctl("POST", "sale", {"shop": "b1", "sku": "B-8-S", "location": 2, "qty": 1})
+        self.assertEqual((r["sale"]["platform"], r["sale"]["before"], r["sale"]["after"]), ("bigcommerce", 1, 0))
+        s, _, _ = self.c.http("POST", "/_sim/sale", {"shop": "b1", "sku": "B-8-S", "location": 2})
+        self.assertEqual(s, 409)
+        self.c.ctl("POST", "faults", {"seed": 1, "sales": {"every": 1, "platform": "bigcommerce"}})
+        self.bc("GET", "/items")
+        self.bc("GET", "/items")
+        self.c.ctl("DELETE", "faults")
+        sales = [w for w in self.c.writes() if w["kind"] == "sale" and w["source"] == "random"]
+        self.assertEqual(len(sales), 2)
+        self.assertEqual({w["platform"] for w in sales}, {"bigcommerce"})
+
+    def test_plugin_refused_when_incomplete(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "acme.py"), "w") as fh:
+                fh.write("NAME = 'acme'\ndef load(s):\n    return s\n")
+            code = ("import sys; sys.argv = ['sim.py']; sys.path.insert(0, %r); import sim; "
+                    "sim.load_platforms(%r)" % (HERE, d))
+            p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("RuntimeError: platforms/acme.py lacks dump, sample, classify, handle, sale_targets, sale",
+                          p.stderr)
 
     def test_sigterm_with_open_connection(self):
         proc = subprocess.Popen([sys.executable, SIM, "--port", "0", "--sample", "3"],
