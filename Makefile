@@ -80,6 +80,7 @@ FUZZ = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_OWN_fuzz_http = common/http.c
 FUZZ_OWN_fuzz_shopify = common/http.c
 FUZZ_OWN_fuzz_woo = common/http.c
+FUZZ_OWN_fuzz_bigcommerce = common/http.c
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(HDRS) $(wildcard tests/fuzz/*.h)
 	@mkdir -p build-fuzz
 	clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon \

@@ -486,6 +486,34 @@ lists_read(struct chan *c, char **filters, size_t nf, struct row **out, size_t *
 
 /* ---- pull ---- */
 
+/* Rows with one identity: the same item ("P" or "P/V") at the same location. */
+static int
+row_same_item(const struct row *a, const struct row *b)
+{
+	return a->pid == b->pid && a->base == b->base && (a->base || a->vid == b->vid) &&
+	    a->loc == b->loc;
+}
+
+static const struct row *sort_rows;	/* for row_identity_cmp (qsort has no argument) */
+
+/* Indices of rows by identity, then by position (the order they were read). */
+static int
+row_identity_cmp(const void *x, const void *y)
+{
+	size_t i = *(const size_t *)x, j = *(const size_t *)y;
+	const struct row *a = &sort_rows[i], *b = &sort_rows[j];
+	int64_t av = a->base ? 0 : a->vid, bv = b->base ? 0 : b->vid;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	if (a->base != b->base)
+		return a->base < b->base ? -1 : 1;
+	if (av != bv)
+		return av < bv ? -1 : 1;
+	if (a->loc != b->loc)
+		return a->loc < b->loc ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
 static int
 bc_pull(struct chan *c, const struct pull_opts *o,
     void (*emit)(const struct pulled *p, void *arg), void *arg, struct buf *err)
@@ -498,9 +526,26 @@ bc_pull(struct chan *c, const struct pull_opts *o,
 		rows_free(rows, n);
 		return rc;
 	}
+	/*
+	 * One record per item and location: a list that shifted between two
+	 * pages (an item deleted and another added, the total the same) can
+	 * list one twice.  The later reading wins.
+	 */
+	size_t *ord = xcalloc(n ? n : 1, sizeof *ord);
+	unsigned char *dup = xcalloc(n ? n : 1, 1);
+	for (size_t i = 0; i < n; i++)
+		ord[i] = i;
+	sort_rows = rows;
+	qsort(ord, n, sizeof *ord, row_identity_cmp);
+	for (size_t i = 0; i + 1 < n; i++)	/* ord: by identity, then reading order */
+		if (row_same_item(&rows[ord[i]], &rows[ord[i + 1]]))
+			dup[ord[i]] = 1;
+	free(ord);
 	struct buf item = BUF_INIT, loc = BUF_INIT;
 	for (size_t i = 0; i < n; i++) {
 		struct row *w = &rows[i];
+		if (dup[i])
+			continue;
 		buf_reset(&item);
 		if (w->base)
 			buf_addf(&item, "%lld", (long long)w->pid);
@@ -520,6 +565,7 @@ bc_pull(struct chan *c, const struct pull_opts *o,
 	}
 	buf_release(&item);
 	buf_release(&loc);
+	free(dup);
 	rows_free(rows, n);
 	return 0;
 }
