@@ -14,7 +14,7 @@ PKG_CONFIG ?= pkg-config
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-Icommon $(shell $(PKG_CONFIG) --cflags libcurl jansson 2>/dev/null) $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 override LDFLAGS += $(if $(SANITIZE),-fsanitize=$(SANITIZE))
-LIBS = -lcsv -lxxhash -linih $(shell $(PKG_CONFIG) --libs libcurl jansson 2>/dev/null)
+LIBS = -lcsv -lxxhash -linih $(shell $(PKG_CONFIG) --libs libcurl jansson libcrypto 2>/dev/null)
 
 BUILD = build$(if $(SANITIZE),-san)
 BIN = bin$(if $(SANITIZE),-san)
@@ -81,6 +81,7 @@ FUZZ_OWN_fuzz_http = common/http.c
 FUZZ_OWN_fuzz_shopify = common/http.c
 FUZZ_OWN_fuzz_woo = common/http.c
 FUZZ_OWN_fuzz_bigcommerce = common/http.c
+FUZZ_OWN_fuzz_medusa = common/http.c
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(HDRS) $(wildcard tests/fuzz/*.h)
 	@mkdir -p build-fuzz
 	clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon \
@@ -114,7 +115,7 @@ soak: deps all
 
 # Install the Debian packages the build and tests need, when missing.
 DEB_DEPS = gcc make pkg-config libcurl4-openssl-dev libjansson-dev libcsv-dev \
-	libxxhash-dev libcmocka-dev libinih-dev python3 jq mandoc clang libclang-rt-14-dev valgrind
+	libxxhash-dev libcmocka-dev libinih-dev libssl-dev python3 jq mandoc clang libclang-rt-14-dev valgrind
 deps:
 	@missing=$$(for p in $(DEB_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \

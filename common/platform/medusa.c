@@ -317,6 +317,12 @@ mitem_parse(json_t *o, struct mitem *out, const char **why)
 			*why = "a location level has no location_id";
 			goto bad;
 		}
+		for (size_t k = 0; k < out->nlv; k++)
+			if (!strcmp(out->lv[k].loc, json_string_value(v))) {
+				/* two quantities for one level: which one is meant is unknown */
+				*why = "an inventory item lists one location level twice";
+				goto bad;
+			}
 		if (json_qty(json_object_get(l, "stocked_quantity"), &x->stocked) < 0) {
 			*why = "a stocked_quantity is not a whole number";
 			goto bad;
@@ -1510,7 +1516,8 @@ med_open(struct chan *c, struct buf *err)
 	buf_addf(&h, "Authorization: Basic %s", t.s);
 	m->authz = h.s;
 	m->hide[0] = xstrdup(sec.s);
-	m->hide[1] = xstrdup(t.s);
+	/* without its padding: found whether an echo kept the '=' or not */
+	m->hide[1] = xstrndup(t.s, strcspn(t.s, "="));
 	explicit_bzero(cred.s, cred.len);
 	buf_release(&cred);
 	explicit_bzero(t.s, t.len);

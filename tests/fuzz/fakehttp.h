@@ -148,7 +148,7 @@ http_free(struct http *h)
 void
 http_submit(struct http *h, struct http_req *r)
 {
-	CHECK(r->method && r->url.s && r->done);
+	CHECK(r->method && r->url.s);	/* done may be NULL: the caller reads r after http_run */
 	/* a fresh cost is the driver's: within the bucket it last reported */
 	CHECK(isfinite(r->cost) && r->cost >= 0);
 	CHECK(!h->have_bucket || r->cost <= h->bmax);
@@ -286,7 +286,8 @@ http_run(struct http *h)
 		fz_answer(h, r);
 		fz.sent[fz.nsent - 1].status = r->status;
 		fz.sent[fz.nsent - 1].ambiguous = r->ambiguous;
-		r->done(r, r->arg);
+		if (r->done)
+			r->done(r, r->arg);
 	}
 }
 

@@ -813,7 +813,10 @@ class SimTest(unittest.TestCase):
             {"product_id": 1, "variant_id": 2, "levels": {"9": 1}}]}}})
         self.assertEqual((s, b["error"]), (400, "bigcommerce.b2.items[0].levels: no location 9"))
         s, _, b = self.c.http("POST", "/_sim/faults", {"rules": [{"kind": "500", "match": {"platform": "nope"}}]})
-        self.assertEqual((s, b["error"]), (400, "match.platform must be one of shopify, woo, bigcommerce"))
+        # the list names every platform there is, plugins included (whatever is installed)
+        self.assertEqual(s, 400)
+        self.assertTrue(b["error"].startswith("match.platform must be one of shopify, woo, "), b["error"])
+        self.assertIn("bigcommerce", b["error"])
 
     def test_bc_auth_list_and_pagination(self):
         s, _, b = self.bc("GET", "/items", token="wrong")
