@@ -18,10 +18,7 @@ const char *const corr_status_names[] = {
 
 /* Drivers, one file each in common/platform/. */
 extern const struct driver drv_file, drv_shopify, drv_woocommerce, drv_medusa, drv_vendure;
-extern const struct driver drv_bigcommerce;
-/* drivers being written: weak, so that the tools link before they exist */
-extern const struct driver drv_magento __attribute__((weak)), drv_ebay __attribute__((weak)),
-    drv_shipbob __attribute__((weak)), drv_tiktok __attribute__((weak));
+extern const struct driver drv_bigcommerce, drv_ebay, drv_magento, drv_shipbob, drv_tiktok;
 
 const struct driver *
 driver_find(const char *type)
@@ -29,7 +26,7 @@ driver_find(const char *type)
 	const struct driver *all[] = { &drv_file, &drv_shopify, &drv_woocommerce, &drv_medusa,
 		&drv_vendure, &drv_bigcommerce, &drv_magento, &drv_ebay, &drv_shipbob, &drv_tiktok };
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-		if (all[i] && !strcmp(all[i]->type, type))
+		if (!strcmp(all[i]->type, type))
 			return all[i];
 	return NULL;
 }
@@ -128,4 +125,16 @@ key_uuid(const void *s, size_t n, char *out, size_t outlen)
 	    (unsigned)(h.high64 >> 32), (unsigned)(h.high64 >> 16) & 0xffff,
 	    (unsigned)h.high64 & 0xffff, (unsigned)(h.low64 >> 48),
 	    (unsigned long long)(h.low64 & 0xffffffffffffULL));
+}
+
+int
+http_fail_code(const struct http_req *r)
+{
+	if (r->status == 401 || r->status == 403)
+		return EX_NOPERM;
+	if (r->permanent)
+		return EX_UNAVAILABLE;	/* a bad certificate or a huge answer: not "retry later" */
+	if (r->status == 0 || r->status == 429 || r->status == 408 || r->status >= 500)
+		return EX_TEMPFAIL;
+	return EX_UNAVAILABLE;
 }

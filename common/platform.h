@@ -121,4 +121,12 @@ void key_uuid(const void *s, size_t n, char *out, size_t outlen);
 /* The idempotency key of a correction in a run (hex of a hash). */
 void corr_key(struct corr *k, const char *run);
 
+/*
+ * The exit status for a request that failed (sysexits): 77 for a refused
+ * credential (401/403), 69 for what waiting will not cure (a bad
+ * certificate, an answer over the limit, other 4xx), 75 for what it may
+ * (no connection, 408, 429, 5xx).
+ */
+int http_fail_code(const struct http_req *r);
+
 #endif

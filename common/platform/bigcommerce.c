@@ -209,18 +209,6 @@ wait_of(const struct http_req *r)
 	return d;
 }
 
-static int
-fail_code(const struct http_req *r)
-{
-	if (r->status == 401 || r->status == 403)
-		return EX_NOPERM;
-	if (r->permanent)
-		return EX_UNAVAILABLE;
-	if (r->status == 0 || r->status == 429 || r->status == 408 || r->status >= 500)
-		return EX_TEMPFAIL;
-	return EX_UNAVAILABLE;
-}
-
 /* "[chan]: GET /stores/x/v3/inventory/items: HTTP 401: title" */
 static void
 describe(struct chan *c, struct buf *out, const struct http_req *r, const char *method,
@@ -304,7 +292,7 @@ page_done(struct http_req *r, void *arg)
 		goto out;
 	}
 	if (r->status != 200) {
-		lst_fail(l, fail_code(r), r, p->rel, NULL);
+		lst_fail(l, http_fail_code(r), r, p->rel, NULL);
 		goto out;
 	}
 	json_error_t je;

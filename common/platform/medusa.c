@@ -210,12 +210,8 @@ req_what(struct chan *c, char *out, size_t n, const char *method, const char *re
 static int
 fail_code(const struct http_req *r)
 {
-	if (r->status == 401 || r->status == 403)
-		return EX_NOPERM;
-	if (r->status == 0 || r->status == 429 || r->status == 408 || r->status == 409 ||
-	    r->status >= 500)
-		return EX_TEMPFAIL;
-	return EX_UNAVAILABLE;
+	/* 409: a transaction that conflicted, "you may retry" */
+	return r->status == 409 ? EX_TEMPFAIL : http_fail_code(r);
 }
 
 /* Append the platform's own words from an error answer: ": type: message". */

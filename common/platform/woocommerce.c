@@ -219,18 +219,6 @@ req_what(struct chan *c, char *out, size_t n, const char *method, const char *re
 }
 
 /* Exit code for a request that failed (DESIGN.md: 77 auth, 75 later, 69 unavailable). */
-static int
-fail_code(const struct http_req *r)
-{
-	if (r->status == 401 || r->status == 403)
-		return EX_NOPERM;
-	if (r->permanent)
-		return EX_UNAVAILABLE;	/* a bad certificate or a huge answer: not "retry later" */
-	if (r->status == 0 || r->status == 429 || r->status == 408 || r->status >= 500)
-		return EX_TEMPFAIL;
-	return EX_UNAVAILABLE;
-}
-
 /*
  * s scrubbed of the credentials, then cut to at most max bytes (in that
  * order: a credential cut in two would escape the scrub).  Returns t->s.
@@ -570,7 +558,7 @@ list_done(struct http_req *r, void *arg)
 	if (r->status != 200) {
 		struct buf m = BUF_INIT;
 		describe(px->c, &m, r, q->what);
-		pull_fail(px, fail_code(r), "%s", m.s);
+		pull_fail(px, http_fail_code(r), "%s", m.s);
 		buf_release(&m);
 		goto out;
 	}
@@ -775,7 +763,7 @@ read_done(struct http_req *r, void *arg)
 	if (r->status != 200) {
 		struct buf m = BUF_INIT;
 		describe(rx->c, &m, r, q->what);
-		rx->code = fail_code(r);
+		rx->code = http_fail_code(r);
 		buf_add(&rx->err, m.s, m.len);
 		buf_release(&m);
 		goto out;

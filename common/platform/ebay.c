@@ -1,0 +1,1018 @@
+/*
+ * ebay.c - the eBay driver: the Sell Inventory API v1 under
+ * {base_url}/sell/inventory/v1, base_url = https://api.ebay.com (or
+ * https://api.sandbox.ebay.com).
+ *
+ * Facts it relies on, with the page that states each one:
+ *   - Every call carries an OAuth user access token, "Authorization: Bearer
+ *     <token>", with the scope https://api.ebay.com/oauth/api_scope/
+ *     sell.inventory (sell.inventory.readonly reads only); a user access
+ *     token lives about two hours and is minted again from a refresh token.
+ *     https://developer.ebay.com/api-docs/static/oauth-tokens.html
+ *   - GET /inventory_item?limit=&offset= lists the seller's inventory
+ *     items; limit "an integer from 1 to 200" (default 25); the answer
+ *     InventoryItems has href, limit, next ("only returned if there are
+ *     additional inventory items"), prev, size, total and inventoryItems.
+ *     https://developer.ebay.com/api-docs/sell/inventory/resources/inventory_item/methods/getInventoryItems
+ *     https://developer.ebay.com/api-docs/sell/inventory/types/slr:InventoryItems
+ *   - availability.shipToLocationAvailability.quantity is "the total
+ *     quantity of the item that is available for sale across all
+ *     marketplaces"; availabilityDistributions [{merchantLocationKey,
+ *     quantity}] is "returned if available quantity is set for one or more
+ *     inventory locations".  A listing shows the smaller of that total and
+ *     an offer's availableQuantity.
+ *     https://developer.ebay.com/api-docs/sell/inventory/types/slr:ShipToLocationAvailability
+ *     https://developer.ebay.com/api-docs/sell/inventory/types/slr:AvailabilityDistribution
+ *   - POST /bulk_get_inventory_item {"requests": [{"sku"}]} reads up to 25
+ *     items: {"responses": [{statusCode, sku, inventoryItem, errors}]}.
+ *     https://developer.ebay.com/api-docs/sell/inventory/types/slr:BulkGetInventoryItem
+ *     https://developer.ebay.com/api-docs/sell/inventory/types/slr:GetInventoryItemResponse
+ *   - POST /bulk_update_price_quantity {"requests": [{sku,
+ *     shipToLocationAvailability: {quantity}}]} sets the total of "one or
+ *     more inventory items (up to 25)", Content-Type application/json; each
+ *     entry is answered {statusCode (200: success), sku, errors, warnings}.
+ *     "Each listing can be revised up to 250 times in one calendar day."
+ *     PUT /inventory_item/{sku} would replace the whole record (a field left
+ *     out is lost): this driver never sends it.
+ *     https://developer.ebay.com/api-docs/sell/inventory/resources/inventory_item/methods/bulkUpdatePriceQuantity
+ *     https://developer.ebay.com/api-docs/sell/inventory/types/slr:PriceQuantityResponse
+ *     https://developer.ebay.com/api-docs/sell/static/inventory/bulk-updates.html
+ *   - Call limits are per application and per day, per API.
+ *     https://developer.ebay.com/develop/api/sell/api_call_limits
+ * UNVERIFIED (and handled either way): whether offset is a page number, as
+ * the reference says, or a record offset (we follow each answer's `next`);
+ * the method page's "Only one SKU (one product) can be updated per call",
+ * which contradicts the type pages' 25 (invpush --batch 1 obeys it); the
+ * HTTP status of a bulk answer whose entries partly fail (200 or 207, both
+ * read alike); the 401 of an expired token (errorId 1001 "Invalid access
+ * token"); the 429 of a spent quota (errorId 2001, no Retry-After, no rate
+ * headers: we back off); the Inventory API's default daily quota; whether a
+ * write of the quantity already shown counts as a revision (we never send
+ * one); what a new total does to availabilityDistributions.
+ *
+ * Items.  The item is the SKU (eBay's key of an inventory item).  The
+ * ship-to total is location "", state "available".  With `distributions =
+ * yes` each merchantLocationKey of availabilityDistributions gives one more
+ * record (location = the key), read-only.  An item with no ship-to
+ * quantity yet is not emitted (counted as unmanaged); a correction with
+ * `from` null sets it.  pull_opts.since is not used (eBay's list has no
+ * such filter): every pull reads everything, a superset.
+ *
+ * Push (DESIGN.md, rule 3: eBay has neither a relative adjustment nor a
+ * compare-and-set).  Immediately before each batch the SKUs are read again
+ * with bulk_get_inventory_item.  A quantity that is no longer the
+ * correction's `from` is a conflict and is not written (a sale since the
+ * pull is kept, and reported); a quantity already equal to `to` is
+ * unchanged and not written (no revision spent); the rest are set to `to`
+ * by one bulk_update_price_quantity call.  Revisions: the driver counts
+ * the writes of this run per SKU and refuses one more past max_revisions
+ * (250).  A write whose answer was lost, or a 5xx, is never sent again: the
+ * SKUs are read again and the correction is applied when they show `to`,
+ * else failed "unknown outcome".  A 429 or 503 means "not processed": the
+ * batch goes again after a wait, re-read and re-decided.
+ *
+ * The race window that remains: a sale that lands after the re-read is
+ * answered and before eBay applies the write is overwritten - one round
+ * trip, typically 0.2 to 1 s a batch of 25.
+ */
+#include "platform.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banned.h"
+
+#define PAGE_LIMIT 200		/* the documented `limit` maximum */
+#define BATCH_MAX 25		/* the documented bulk limit (reads and writes) */
+#define MAX_PASSES 3		/* readings of the whole list while it keeps changing */
+#define MAX_ROUNDS 7		/* re-read + write attempts of one correction */
+#define REV_BUCKETS 4096
+
+/* Writes of this run to one SKU (listing revisions). */
+struct rev {
+	char *sku;
+	long long n;
+	struct rev *next;
+};
+
+struct eb {
+	char *api;		/* base_url + /sell/inventory/v1 */
+	char *apipath;		/* its path, for messages */
+	char *authz;		/* "Authorization: Bearer ..." */
+	char *token;		/* scrubbed out of any message */
+	int dist;		/* distributions = yes */
+	long long max_rev;	/* max_revisions */
+	struct rev **revs;	/* REV_BUCKETS chains */
+};
+
+/* Settings a section of type ebay may have (the last ones are invsync's). */
+static const char *const ebay_keys[] = {
+	"type", "base_url", "token_file", "max_revisions", "distributions", "concurrency",
+	"timeout", "ca_file", "master", "rules", "map", "location_map", "bundles", NULL
+};
+
+/* ---- helpers ---- */
+
+static void
+scrub(const struct eb *e, struct buf *m)
+{
+	const char *hide[] = { e->token };
+	buf_scrub(m, hide, 1);
+}
+
+static struct rev **
+rev_slot(struct eb *e, const char *sku)
+{
+	uint32_t h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)sku; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	struct rev **pp = &e->revs[h % REV_BUCKETS];
+	while (*pp && strcmp((*pp)->sku, sku) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static long long
+rev_count(struct eb *e, const char *sku)
+{
+	struct rev *r = *rev_slot(e, sku);
+	return r ? r->n : 0;
+}
+
+static void
+rev_add(struct eb *e, const char *sku)
+{
+	struct rev **pp = rev_slot(e, sku);
+	if (!*pp) {
+		*pp = xcalloc(1, sizeof **pp);
+		(*pp)->sku = xstrdup(sku);
+	}
+	(*pp)->n++;
+}
+
+static void
+req_prepare(struct chan *c, struct http_req *r, const char *method, const char *rel)
+{
+	struct eb *e = c->priv;
+	http_req_init(r);
+	r->method = method;
+	buf_adds(&r->url, e->api);
+	buf_adds(&r->url, rel);
+	r->hdrs = curl_slist_append(r->hdrs, e->authz);
+	r->hdrs = curl_slist_append(r->hdrs, "Accept: application/json");
+	if (strcmp(method, "GET") != 0) {
+		r->hdrs = curl_slist_append(r->hdrs, "Content-Type: application/json");
+		r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+	}
+	r->idempotent = 1;	/* reads (bulk_get is a POST that writes nothing) */
+}
+
+/* Append "errorId N: message" of the first of errors (an eBay error list). */
+static void
+add_errors(struct buf *out, json_t *errors)
+{
+	json_t *e0 = json_array_get(errors, 0);
+	json_t *id = json_object_get(e0, "errorId");
+	const char *m = json_string_value(json_object_get(e0, "longMessage"));
+	if (!m)
+		m = json_string_value(json_object_get(e0, "message"));
+	if (!e0)
+		return;
+	if (json_is_integer(id))
+		buf_addf(out, "errorId %lld", (long long)json_integer_value(id));
+	if (m) {
+		buf_adds(out, json_is_integer(id) ? ": " : "");
+		for (int i = 0; m[i] && i < 200; i++)
+			buf_addc(out, (unsigned char)m[i] < 0x20 ? ' ' : m[i]);
+	}
+}
+
+/* "[chan]: GET /sell/inventory/v1/inventory_item: HTTP 401: errorId 1001: ..." */
+static void
+describe(struct chan *c, struct buf *out, const struct http_req *r, const char *method,
+    const char *rel)
+{
+	struct eb *e = c->priv;
+	buf_addf(out, "[%s]: %s %s%.*s: ", c->name, method, e->apipath, (int)strcspn(rel, "?"), rel);
+	if (r->error[0])
+		buf_adds(out, r->error);
+	else
+		buf_addf(out, "HTTP %ld", r->status);
+	json_t *j = r->status && r->resp.len ? json_loadb(r->resp.s, r->resp.len, 0, NULL) : NULL;
+	json_t *errs = json_object_get(j, "errors");
+	if (json_array_size(errs)) {
+		buf_adds(out, ": ");
+		add_errors(out, errs);
+	}
+	json_decref(j);
+	if (r->status == 401)
+		buf_adds(out, " (the user access token was refused: eBay user access tokens expire about "
+		    "2 hours after they are minted; put a fresh one in token_file or INVKIT_TOKEN_<NAME>)");
+	else if (r->status == 403)
+		buf_adds(out, " (the token lacks the scope https://api.ebay.com/oauth/api_scope/"
+		    "sell.inventory: sell.inventory.readonly can pull, not push)");
+	else if (r->status == 404)
+		buf_adds(out, " (check base_url: https://api.ebay.com)");
+	else if (r->status == 429)
+		buf_adds(out, " (the application's call limit is spent: eBay counts calls a day per API)");
+	scrub(e, out);
+}
+
+/* The quantity at loc ("": the ship-to total) of an inventoryItem, or -1 (none), -2 (bad). */
+static int
+item_qty(json_t *it, const char *loc, int64_t *q)
+{
+	json_t *ship = json_object_get(json_object_get(it, "availability"), "shipToLocationAvailability");
+	json_t *v = json_object_get(ship, "quantity");
+	if (!*loc) {
+		if (!v || json_is_null(v))
+			return -1;
+		if (!json_is_integer(v))
+			return -2;
+		*q = json_integer_value(v);
+		return 0;
+	}
+	json_t *ds = json_object_get(ship, "availabilityDistributions");
+	for (size_t i = 0; i < json_array_size(ds); i++) {
+		json_t *d = json_array_get(ds, i);
+		const char *k = json_string_value(json_object_get(d, "merchantLocationKey"));
+		if (k && !strcmp(k, loc)) {
+			v = json_object_get(d, "quantity");
+			if (!json_is_integer(v))
+				return -2;
+			*q = json_integer_value(v);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* ---- pull: every page of GET /inventory_item, following `next` ---- */
+
+struct row {
+	char *sku, *loc;
+	int64_t qty;
+};
+
+struct rows {
+	struct row *v;
+	size_t n, cap;
+};
+
+static void
+rows_add(struct rows *rs, const char *sku, const char *loc, int64_t q)
+{
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 256;
+		rs->v = xrealloc(rs->v, rs->cap * sizeof *rs->v);
+	}
+	rs->v[rs->n].sku = xstrdup(sku);
+	rs->v[rs->n].loc = xstrdup(loc);
+	rs->v[rs->n++].qty = q;
+}
+
+static void
+rows_release(struct rows *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		free(rs->v[i].sku);
+		free(rs->v[i].loc);
+	}
+	free(rs->v);
+	rs->v = NULL;
+	rs->n = rs->cap = 0;
+}
+
+static int
+row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	int d = strcmp(x->sku, y->sku);
+	return d ? d : strcmp(x->loc, y->loc);
+}
+
+static int
+list_fail(struct chan *c, struct buf *err, int code, const char *rel, const char *why)
+{
+	struct eb *e = c->priv;
+	buf_reset(err);
+	buf_addf(err, "[%s]: GET %s%.*s: %s", c->name, e->apipath, (int)strcspn(rel, "?"), rel, why);
+	return code;
+}
+
+/*
+ * One reading of the whole list.  *changed is set when `total` moved
+ * between pages or the items read are not `total` (a page was skipped or
+ * read twice): the caller reads again.
+ */
+static int
+list_once(struct chan *c, struct rows *rs, uint64_t *unmanaged, int *changed, struct buf *err)
+{
+	struct eb *e = c->priv;
+	struct buf rel = BUF_INIT;
+	int64_t total = -1, got = 0;
+	uint64_t pages = 0;
+	int rc = 0;
+
+	buf_addf(&rel, "/inventory_item?limit=%d&offset=0", PAGE_LIMIT);
+	*changed = 0;
+	while (rel.len && !rc) {
+		struct http_req r;
+		req_prepare(c, &r, "GET", rel.s);
+		http_submit(c->http, &r);
+		http_run(c->http);
+		c->pages++;
+		pages++;
+		if (r.status != 200) {
+			buf_reset(err);
+			describe(c, err, &r, "GET", rel.s);
+			rc = http_fail_code(&r);
+			http_req_release(&r);
+			break;
+		}
+		json_t *j = json_loadb(r.resp.s ? r.resp.s : "", r.resp.len, 0, NULL);
+		http_req_release(&r);
+		json_t *items = json_object_get(j, "inventoryItems");
+		json_t *tot = json_object_get(j, "total");
+		if (!json_is_object(j) || !json_is_integer(tot) || (items && !json_is_array(items))) {
+			rc = list_fail(c, err, EX_DATAERR, rel.s, "the answer is not a page of inventory items "
+			    "(no total, or inventoryItems not a list)");
+			json_decref(j);
+			break;
+		}
+		if (total < 0)
+			total = json_integer_value(tot);
+		else if (total != json_integer_value(tot))
+			*changed = 1;
+		for (size_t i = 0; i < json_array_size(items) && !rc; i++) {
+			json_t *it = json_array_get(items, i);
+			const char *sku = json_string_value(json_object_get(it, "sku"));
+			int64_t q;
+			if (!sku || !*sku) {
+				rc = list_fail(c, err, EX_DATAERR, rel.s, "an inventory item has no sku");
+				break;
+			}
+			got++;
+			int k = item_qty(it, "", &q);
+			if (k == -1) {
+				(*unmanaged)++;
+				continue;
+			}
+			if (k < 0) {
+				rc = list_fail(c, err, EX_DATAERR, rel.s, "a shipToLocationAvailability.quantity "
+				    "is not an integer");
+				break;
+			}
+			rows_add(rs, sku, "", q);
+			json_t *ds = json_object_get(json_object_get(json_object_get(it, "availability"),
+			    "shipToLocationAvailability"), "availabilityDistributions");
+			for (size_t d = 0; e->dist && d < json_array_size(ds); d++) {
+				json_t *dv = json_array_get(ds, d);
+				const char *key = json_string_value(json_object_get(dv, "merchantLocationKey"));
+				json_t *dq = json_object_get(dv, "quantity");
+				if (!key || !*key || !json_is_integer(dq)) {
+					rc = list_fail(c, err, EX_DATAERR, rel.s, "an availabilityDistributions "
+					    "entry has no merchantLocationKey or integer quantity");
+					break;
+				}
+				rows_add(rs, sku, key, json_integer_value(dq));
+			}
+		}
+		const char *next = json_string_value(json_object_get(j, "next"));
+		const char *qm = next ? strchr(next, '?') : NULL;
+		buf_reset(&rel);
+		if (!rc && next && *next) {
+			size_t pl = qm ? (size_t)(qm - next) : strlen(next);
+			if (!qm || pl < 15 || memcmp(next + pl - 15, "/inventory_item", 15) != 0 ||
+			    strlen(qm) > 1000 || strcspn(qm, " \t\r\n\"<>\\") != strlen(qm)) {
+				rc = list_fail(c, err, EX_DATAERR, "/inventory_item", "the answer's next link is "
+				    "not a page of /inventory_item");
+			} else if (!json_array_size(items) || pages > (uint64_t)total + 2) {
+				rc = list_fail(c, err, EX_DATAERR, "/inventory_item", "the next links do not end "
+				    "(an empty page, or more pages than items)");
+			} else {
+				buf_adds(&rel, "/inventory_item");
+				buf_adds(&rel, qm);
+			}
+		}
+		json_decref(j);
+	}
+	buf_release(&rel);
+	if (!rc && got != total)
+		*changed = 1;
+	return rc;
+}
+
+static int
+list_all(struct chan *c, struct rows *rs, uint64_t *unmanaged, struct buf *err)
+{
+	for (int pass = 0; pass < MAX_PASSES; pass++) {
+		int changed;
+		rows_release(rs);
+		*unmanaged = 0;
+		int rc = list_once(c, rs, unmanaged, &changed, err);
+		if (rc)
+			return rc;
+		if (!changed)
+			break;
+		if (pass + 1 == MAX_PASSES) {
+			buf_reset(err);
+			buf_addf(err, "[%s]: the inventory item list kept changing while it was read (%d "
+			    "readings); try again", c->name, MAX_PASSES);
+			return EX_TEMPFAIL;
+		}
+	}
+	if (rs->n > 1)
+		qsort(rs->v, rs->n, sizeof *rs->v, row_cmp);
+	size_t u = 0;
+	for (size_t i = 0; i < rs->n; i++) {
+		if (u && !row_cmp(&rs->v[u - 1], &rs->v[i])) {
+			free(rs->v[i].sku);
+			free(rs->v[i].loc);
+			continue;
+		}
+		rs->v[u++] = rs->v[i];
+	}
+	rs->n = u;
+	return 0;
+}
+
+static int
+eb_pull(struct chan *c, const struct pull_opts *o,
+    void (*emit)(const struct pulled *p, void *arg), void *arg, struct buf *err)
+{
+	struct rows rs = { 0 };
+	uint64_t unmanaged = 0;
+	int rc = list_all(c, &rs, &unmanaged, err);
+	if (rc) {
+		rows_release(&rs);
+		return rc;
+	}
+	c->unmanaged += unmanaged;
+	for (size_t i = 0; i < rs.n; i++) {
+		struct row *w = &rs.v[i];
+		int keep = !o || (!o->skus && !o->items);
+		for (size_t k = 0; o && o->skus && k < o->nskus && !keep; k++)
+			keep = !strcmp(o->skus[k], w->sku);
+		for (size_t k = 0; o && o->items && k < o->nitems && !keep; k++)
+			keep = !strcmp(o->items[k], w->sku);
+		if (!keep)
+			continue;
+		struct pulled p = { w->sku, w->sku, w->loc, "available", w->qty };
+		emit(&p, arg);
+	}
+	rows_release(&rs);
+	return 0;
+}
+
+/* ---- read: bulk_get_inventory_item, 25 SKUs a call ---- */
+
+/* One quantity to read; found: 1 yes, 0 no item or no quantity there. */
+struct rd {
+	const char *sku, *loc;
+	int found;
+	int64_t q;
+};
+
+struct chunk {
+	struct http_req r;
+	const char **skus;
+	size_t n;
+	json_t *resp;		/* the parsed answer (200/207) */
+};
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Read every entry of v.  Returns 0, or an exit code with err set when an
+ * answer is missing or not understood (nothing then is trusted).
+ */
+static int
+bulk_read(struct chan *c, struct rd *v, size_t n, struct buf *err)
+{
+	const char **u = xcalloc(n ? n : 1, sizeof *u);
+	size_t nu = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		u[nu++] = v[i].sku;
+	if (nu > 1)
+		qsort(u, nu, sizeof *u, str_cmp);
+	size_t m = 0;
+	for (size_t i = 0; i < nu; i++)
+		if (!m || strcmp(u[m - 1], u[i]))
+			u[m++] = u[i];
+	nu = m;
+	size_t nc = (nu + BATCH_MAX - 1) / BATCH_MAX;
+	struct chunk *ch = xcalloc(nc ? nc : 1, sizeof *ch);
+	for (size_t k = 0; k < nc; k++) {
+		ch[k].skus = u + k * BATCH_MAX;
+		ch[k].n = nu - k * BATCH_MAX < BATCH_MAX ? nu - k * BATCH_MAX : BATCH_MAX;
+		req_prepare(c, &ch[k].r, "POST", "/bulk_get_inventory_item");
+		json_t *reqs = json_array();
+		for (size_t i = 0; i < ch[k].n; i++)
+			json_array_append_new(reqs, json_pack("{s:s}", "sku", ch[k].skus[i]));
+		json_t *body = json_pack("{s:o}", "requests", reqs);
+		char *s = json_dumps(body, JSON_COMPACT);
+		buf_adds(&ch[k].r.body, s);
+		free(s);
+		json_decref(body);
+		http_submit(c->http, &ch[k].r);
+	}
+	if (nc)
+		http_run(c->http);
+	for (size_t k = 0; k < nc; k++) {
+		struct http_req *r = &ch[k].r;
+		if (rc)
+			continue;
+		if (r->status != 200 && r->status != 207) {
+			buf_reset(err);
+			describe(c, err, r, "POST", "/bulk_get_inventory_item");
+			rc = http_fail_code(r);
+			continue;
+		}
+		ch[k].resp = json_loadb(r->resp.s ? r->resp.s : "", r->resp.len, 0, NULL);
+		if (!json_is_array(json_object_get(ch[k].resp, "responses"))) {
+			buf_reset(err);
+			buf_addf(err, "[%s]: POST %s/bulk_get_inventory_item: the answer has no responses "
+			    "list", c->name, ((struct eb *)c->priv)->apipath);
+			rc = EX_DATAERR;
+		}
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		const char **p = bsearch(&v[i].sku, u, nu, sizeof *u, str_cmp);
+		size_t k = (size_t)(p - u) / BATCH_MAX;
+		json_t *rs = json_object_get(ch[k].resp, "responses"), *hit = NULL;
+		for (size_t j = 0; j < json_array_size(rs) && !hit; j++) {
+			const char *s = json_string_value(json_object_get(json_array_get(rs, j), "sku"));
+			if (s && !strcmp(s, v[i].sku))
+				hit = json_array_get(rs, j);
+		}
+		json_t *sc = json_object_get(hit, "statusCode");
+		v[i].found = 0;
+		if (hit && json_is_integer(sc) && json_integer_value(sc) == 404)
+			continue;
+		int kq = hit && json_is_integer(sc) && json_integer_value(sc) == 200 ?
+		    item_qty(json_object_get(hit, "inventoryItem"), v[i].loc, &v[i].q) : -3;
+		if (kq == -1)
+			continue;
+		if (kq == 0) {
+			v[i].found = 1;
+			continue;
+		}
+		buf_reset(err);
+		buf_addf(err, "[%s]: POST %s/bulk_get_inventory_item: SKU '%.50s': ", c->name,
+		    ((struct eb *)c->priv)->apipath, v[i].sku);
+		if (!hit)
+			buf_adds(err, "not in the answer");
+		else if (kq == -2)
+			buf_adds(err, "its quantity is not an integer");
+		else {
+			buf_addf(err, "status %lld: ", json_is_integer(sc) ? (long long)json_integer_value(sc) : 0LL);
+			add_errors(err, json_object_get(hit, "errors"));
+		}
+		scrub(c->priv, err);
+		rc = kq == -2 || !hit ? EX_DATAERR : EX_UNAVAILABLE;
+	}
+	for (size_t k = 0; k < nc; k++) {
+		json_decref(ch[k].resp);
+		http_req_release(&ch[k].r);
+	}
+	free(ch);
+	free(u);
+	return rc;
+}
+
+/* The eBay SKU a correction writes: its item, else its sku. */
+static const char *
+sku_of(const struct corr *k)
+{
+	return k->item && *k->item ? k->item : k->sku ? k->sku : "";
+}
+
+static int
+eb_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
+{
+	struct rd *rd = xcalloc(n ? n : 1, sizeof *rd);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		v[i]->has_current = 0;
+		if (*sku_of(v[i])) {
+			rd[m].sku = sku_of(v[i]);
+			rd[m++].loc = v[i]->location ? v[i]->location : "";
+		}
+	}
+	int rc = bulk_read(c, rd, m, err);
+	for (size_t i = 0, j = 0; i < n && !rc; i++) {
+		if (!*sku_of(v[i]))
+			continue;
+		v[i]->has_current = rd[j].found;
+		v[i]->current = rd[j].q;
+		j++;
+	}
+	free(rd);
+	return rc;
+}
+
+/* ---- push ---- */
+
+enum { W_SENT, W_RETRY, W_UNKNOWN, W_DONE };
+
+struct wr {
+	struct corr *k;
+	const char *sku;
+	int state;
+};
+
+static void
+corr_fail(struct corr *k, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+corr_fail(struct corr *k, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(k->error, sizeof k->error, fmt, ap);
+	va_end(ap);
+	k->status = status;
+}
+
+static void
+applied(struct corr *k)
+{
+	k->status = CS_APPLIED;
+	k->error[0] = '\0';
+	k->has_after = 1;
+	k->after = k->to;
+}
+
+/* Settle the answer of a bulk_update_price_quantity call; *wait after a 429/503. */
+static void
+settle(struct chan *c, struct http_req *r, struct wr **w, size_t n, double *wait, int *auth)
+{
+	struct buf m = BUF_INIT;
+	const char *rel = "/bulk_update_price_quantity";
+	if (r->ambiguous) {
+		for (size_t i = 0; i < n; i++)
+			w[i]->state = W_UNKNOWN;
+		return;
+	}
+	describe(c, &m, r, "POST", rel);
+	if (r->status == 0 || r->status == 429 || r->status == 503) {
+		/* not processed (never sent, or the server said so): again after the wait */
+		struct buf v = BUF_INIT;
+		char *end;
+		if (http_header(r, "Retry-After", &v)) {
+			double s = strtod(v.s, &end);
+			if (end != v.s && s >= 0 && s < 3600 && s > *wait)
+				*wait = s;
+		}
+		buf_release(&v);
+		for (size_t i = 0; i < n; i++) {
+			w[i]->state = W_RETRY;
+			snprintf(w[i]->k->error, sizeof w[i]->k->error, "%s", m.s);
+		}
+	} else if (r->status == 200 || r->status == 207) {
+		json_t *j = json_loadb(r->resp.s ? r->resp.s : "", r->resp.len, 0, NULL);
+		json_t *rs = json_object_get(j, "responses");
+		for (size_t i = 0; i < n; i++) {
+			json_t *hit = NULL;
+			for (size_t k = 0; k < json_array_size(rs) && !hit; k++) {
+				const char *s = json_string_value(json_object_get(json_array_get(rs, k), "sku"));
+				if (s && !strcmp(s, w[i]->sku))
+					hit = json_array_get(rs, k);
+			}
+			json_t *sc = json_object_get(hit, "statusCode");
+			long long st = json_is_integer(sc) ? (long long)json_integer_value(sc) : -1;
+			if (st == 200) {
+				w[i]->state = W_DONE;
+				applied(w[i]->k);
+			} else if (st >= 400 && st < 500 && st != 408 && st != 429) {
+				struct buf t = BUF_INIT;
+				add_errors(&t, json_object_get(hit, "errors"));
+				scrub(c->priv, &t);
+				w[i]->state = W_DONE;
+				corr_fail(w[i]->k, CS_FAILED, "not written: eBay answered %lld for SKU '%.50s'%s%.150s",
+				    st, w[i]->sku, t.len ? ": " : "", t.len ? t.s : "");
+				buf_release(&t);
+			} else {
+				/* not in the answer, or a 5xx of its own: applied or not? read again */
+				w[i]->state = W_UNKNOWN;
+			}
+		}
+		json_decref(j);
+	} else {
+		*auth |= r->status == 401 || r->status == 403;
+		for (size_t i = 0; i < n; i++) {
+			w[i]->state = W_DONE;
+			corr_fail(w[i]->k, CS_FAILED, "not written: %.230s", m.s);
+		}
+	}
+	buf_release(&m);
+}
+
+/*
+ * One round: re-read the pending SKUs, decide, send one bulk update,
+ * settle its answer (re-reading after a lost one).  What goes again is
+ * left in pend; *wait is the wait asked for (-1: none).
+ */
+static int
+push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, struct buf *err)
+{
+	struct eb *e = c->priv;
+	size_t n = *npend, nw = 0, nret = 0;
+	struct rd *rd = xcalloc(n ? n : 1, sizeof *rd);
+	struct wr *all = xcalloc(n ? n : 1, sizeof *all);
+	struct wr **ws = xcalloc(n ? n : 1, sizeof *ws);
+	int rc, auth = 0;
+
+	*wait = -1;
+	for (size_t i = 0; i < n; i++) {
+		rd[i].sku = sku_of(pend[i]);
+		rd[i].loc = "";
+	}
+	rc = bulk_read(c, rd, n, err);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			corr_fail(pend[i], CS_FAILED, "not written: the read before writing failed: %.200s",
+			    err->s);
+		*npend = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct corr *k = pend[i];
+		struct wr *t = &all[i];
+		t->k = k;
+		t->sku = rd[i].sku;
+		t->state = W_DONE;
+		if (rd[i].found && rd[i].q == k->to) {
+			k->status = CS_UNCHANGED;	/* nothing to write: no revision spent */
+			k->error[0] = '\0';
+			continue;
+		}
+		if (k->has_from && !rd[i].found) {
+			corr_fail(k, CS_FAILED, "not written: SKU '%.50s' has no inventory item or no ship-to "
+			    "quantity now (gone since it was read)", t->sku);
+			continue;
+		}
+		if (!k->has_from && rd[i].found) {
+			corr_fail(k, CS_CONFLICT, "SKU '%.50s' has a quantity now: %lld, none when it was read "
+			    "(not written)", t->sku, (long long)rd[i].q);
+			continue;
+		}
+		if (k->has_from && rd[i].q != k->from) {
+			corr_fail(k, CS_CONFLICT, "SKU '%.50s' shows %lld now, not %lld as read: changed since "
+			    "(a sale?); not written, eBay has no compare-and-set: pull again", t->sku,
+			    (long long)rd[i].q, (long long)k->from);
+			continue;
+		}
+		if (rev_count(e, t->sku) >= e->max_rev) {
+			corr_fail(k, CS_FAILED, "not written: SKU '%.50s' was written %lld times in this run "
+			    "(max_revisions = %lld; eBay allows 250 revisions a listing a day)", t->sku,
+			    rev_count(e, t->sku), e->max_rev);
+			continue;
+		}
+		t->state = W_SENT;
+		ws[nw++] = t;
+	}
+	/* one SKU twice would be written twice: refuse the later ones */
+	size_t m = 0;
+	for (size_t i = 0; i < nw; i++) {
+		size_t j = 0;
+		while (j < m && strcmp(ws[j]->sku, ws[i]->sku) != 0)
+			j++;
+		if (j < m) {
+			ws[i]->state = W_DONE;
+			corr_fail(ws[i]->k, CS_FAILED, "not written: another correction for SKU '%.50s' is in "
+			    "the same batch", ws[i]->sku);
+			continue;
+		}
+		ws[m++] = ws[i];
+	}
+	nw = m;
+	if (nw) {
+		struct http_req r;
+		req_prepare(c, &r, "POST", "/bulk_update_price_quantity");
+		r.idempotent = 0;	/* no compare-and-set: never re-sent blindly */
+		r.no_retry = 1;		/* a 429/503 is ours: re-read, then send again */
+		json_t *reqs = json_array();
+		for (size_t i = 0; i < nw; i++)
+			json_array_append_new(reqs, json_pack("{s:s, s:{s:I}}", "sku", ws[i]->sku,
+			    "shipToLocationAvailability", "quantity", (json_int_t)ws[i]->k->to));
+		json_t *body = json_pack("{s:o}", "requests", reqs);
+		char *s = json_dumps(body, JSON_COMPACT);
+		buf_adds(&r.body, s);
+		free(s);
+		json_decref(body);
+		http_submit(c->http, &r);
+		http_run(c->http);
+		settle(c, &r, ws, nw, wait, &auth);
+		if (auth) {
+			rc = EX_NOPERM;
+			buf_reset(err);
+			describe(c, err, &r, "POST", "/bulk_update_price_quantity");
+		}
+		http_req_release(&r);
+		for (size_t i = 0; i < nw; i++)
+			if (ws[i]->k->status == CS_APPLIED || ws[i]->state == W_UNKNOWN)
+				rev_add(e, ws[i]->sku);	/* a revision spent, or maybe */
+	}
+	/* answers lost: what does eBay show now? */
+	size_t nunk = 0;
+	for (size_t i = 0; i < nw; i++)
+		if (ws[i]->state == W_UNKNOWN) {
+			rd[nunk].sku = ws[i]->sku;
+			rd[nunk++].loc = "";
+		}
+	if (nunk) {
+		struct buf e2 = BUF_INIT;
+		int rrc = bulk_read(c, rd, nunk, &e2);
+		for (size_t i = 0, j = 0; i < nw; i++) {
+			struct corr *k = ws[i]->k;
+			if (ws[i]->state != W_UNKNOWN)
+				continue;
+			ws[i]->state = W_DONE;
+			if (rrc)
+				corr_fail(k, CS_FAILED, "unknown outcome: the answer was lost, and the re-read "
+				    "failed: %.150s", e2.s);
+			else if (rd[j].found && rd[j].q == k->to)
+				applied(k);
+			else if (rd[j].found)
+				corr_fail(k, CS_FAILED, "unknown outcome, re-read shows %lld (%lld if applied; "
+				    "not sent again)", (long long)rd[j].q, (long long)k->to);
+			else
+				corr_fail(k, CS_FAILED, "unknown outcome, re-read shows no quantity (not sent "
+				    "again)");
+			j++;
+		}
+		buf_release(&e2);
+	}
+	for (size_t i = 0; i < nw; i++)
+		if (ws[i]->state == W_RETRY)
+			pend[nret++] = ws[i]->k;
+	*npend = nret;
+out:
+	free(ws);
+	free(all);
+	free(rd);
+	return rc;
+}
+
+static int
+eb_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *err)
+{
+	struct corr **pend = xcalloc(n ? n : 1, sizeof *pend);
+	size_t np = 0;
+	int rc = 0;
+
+	(void)run;	/* eBay keeps no reason or reference for a quantity */
+	for (size_t i = 0; i < n; i++) {
+		struct corr *k = v[i];
+		k->status = CS_PENDING;
+		k->error[0] = '\0';
+		k->has_after = 0;
+		if (!*sku_of(k))
+			corr_fail(k, CS_FAILED, "not written: no SKU (item or sku)");
+		else if (strlen(sku_of(k)) > 50)
+			corr_fail(k, CS_FAILED, "not written: SKU '%.50s...' is longer than eBay's 50 "
+			    "characters", sku_of(k));
+		else if (k->location && *k->location)
+			corr_fail(k, CS_FAILED, "not written: location '%.40s' is a merchantLocationKey; "
+			    "quantities per location (availabilityDistributions) are read-only here, push "
+			    "the ship-to total (location \"\")", k->location);
+		else
+			pend[np++] = k;
+	}
+	for (size_t off = 0; off < np && !rc; off += BATCH_MAX) {
+		size_t cnt = np - off < BATCH_MAX ? np - off : BATCH_MAX;
+		struct corr **p = pend + off;
+		for (int round = 0; cnt && !rc; round++) {
+			double wait;
+			rc = push_round(c, p, &cnt, &wait, err);
+			if (!cnt || rc)
+				break;
+			if (round + 1 >= MAX_ROUNDS) {
+				for (size_t i = 0; i < cnt; i++) {
+					char e[sizeof p[i]->error];
+					snprintf(e, sizeof e, "%s", p[i]->error);
+					corr_fail(p[i], CS_FAILED, "not written: gave up after %d attempts: "
+					    "%.200s", MAX_ROUNDS, e);
+				}
+				break;
+			}
+			sleep_s(wait >= 0 ? wait : 0.5 * (1 << (round < 6 ? round : 6)));
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->status == CS_PENDING)
+			corr_fail(v[i], CS_FAILED, "not written: %.200s", rc ? err->s : "not attempted");
+	free(pend);
+	return rc;
+}
+
+/* ---- open and close ---- */
+
+static int
+eb_open(struct chan *c, struct buf *err)
+{
+	const struct chan_cfg *cc = c->cc;
+	const char *base = chan_get(cc, "base_url"), *dist = chan_get(cc, "distributions");
+	const char *path = c->cfg->path ? c->cfg->path : "config";
+	struct buf sec = BUF_INIT, e = BUF_INIT;
+	long long maxrev;
+
+	for (size_t i = 0; i < cc->nkv; i++) {
+		size_t k = 0;
+		while (ebay_keys[k] && strcmp(ebay_keys[k], cc->kv[i].key))
+			k++;
+		if (!ebay_keys[k]) {
+			buf_addf(err, "%s:%d: [%s]: unknown setting '%s' for type ebay", path, cc->line,
+			    c->name, cc->kv[i].key);
+			return EX_CONFIG;
+		}
+	}
+	if (!base || !*base || !c->http) {
+		buf_addf(err, "%s:%d: [%s]: base_url = is required (https://api.ebay.com; the driver "
+		    "adds /sell/inventory/v1)", path, cc->line, c->name);
+		return EX_CONFIG;
+	}
+	if (dist && strcmp(dist, "yes") != 0 && strcmp(dist, "no") != 0) {
+		buf_addf(err, "%s:%d: [%s]: distributions must be yes or no", path, cc->line, c->name);
+		return EX_CONFIG;
+	}
+	if (chan_get_int(c->cfg, cc, "max_revisions", 250, 1, 250, &maxrev, err) < 0)
+		return EX_CONFIG;
+	if (chan_secret(c->cfg, cc, &sec, &e) < 0) {
+		buf_add(err, e.s, e.len);
+		buf_release(&e);
+		return EX_CONFIG;
+	}
+	buf_release(&e);
+	for (size_t i = 0; i < sec.len; i++)
+		if ((unsigned char)sec.s[i] <= 0x20 || sec.s[i] == 0x7f) {
+			buf_addf(err, "%s: [%s]: the secret must be an eBay user access token, on one line",
+			    path, c->name);
+			explicit_bzero(sec.s, sec.len);
+			buf_release(&sec);
+			return EX_CONFIG;
+		}
+	struct eb *eb = xcalloc(1, sizeof *eb);
+	size_t bl = strlen(base);
+	while (bl && base[bl - 1] == '/')
+		bl--;
+	struct buf a = BUF_INIT;
+	buf_add(&a, base, bl);
+	buf_adds(&a, "/sell/inventory/v1");
+	eb->api = a.s;
+	const char *hp = strstr(eb->api, "://");
+	hp = hp ? strchr(hp + 3, '/') : NULL;
+	eb->apipath = xstrdup(hp ? hp : "/sell/inventory/v1");
+	struct buf h = BUF_INIT;
+	buf_adds(&h, "Authorization: Bearer ");
+	buf_add(&h, sec.s, sec.len);
+	eb->authz = h.s;
+	eb->token = xstrndup(sec.s, sec.len);
+	explicit_bzero(sec.s, sec.len);
+	buf_release(&sec);
+	eb->dist = dist && !strcmp(dist, "yes");
+	eb->max_rev = maxrev;
+	eb->revs = xcalloc(REV_BUCKETS, sizeof *eb->revs);
+	c->priv = eb;
+	return 0;
+}
+
+static void
+eb_close(struct chan *c)
+{
+	struct eb *e = c->priv;
+	if (!e)
+		return;
+	for (size_t i = 0; i < REV_BUCKETS; i++)
+		for (struct rev *r = e->revs[i], *nx; r; r = nx) {
+			nx = r->next;
+			free(r->sku);
+			free(r);
+		}
+	free(e->revs);
+	free(e->api);
+	free(e->apipath);
+	free_secret(e->authz);
+	free_secret(e->token);
+	free(e);
+	c->priv = NULL;
+}
+
+const struct driver drv_ebay = {
+	.type = "ebay",
+	.max_batch = BATCH_MAX,
+	.open = eb_open,
+	.read = eb_read,
+	.pull = eb_pull,
+	.push = eb_push,
+	.close = eb_close,
+};

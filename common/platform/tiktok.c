@@ -1,0 +1,1241 @@
+/*
+ * tiktok.c - the TikTok Shop driver: the Partner API, version 202309, under
+ * base_url = https://open-api.tiktokglobalshop.com.
+ *
+ * Facts it relies on, with the page that states each one (TikTok Shop
+ * Partner Center, partner.tiktokshop.com/docv2; the pages are reproduced
+ * field by field in github.com/lywzx/tiktok-partner-api, packages/
+ * tk-origin-api/src/products/<Name>.ts, which is where they were checked):
+ *   - Every request carries the query parameters app_key, timestamp (Unix
+ *     seconds), shop_cipher (shop APIs) and sign; the access token goes in
+ *     the x-tts-access-token header; Content-Type: application/json.
+ *     sign = lower-case hex HMAC-SHA256, keyed by the app secret, of
+ *     app_secret + path + (the query parameters except sign and
+ *     access_token, sorted by key, each as key followed by value) + body
+ *     (unless multipart/form-data) + app_secret.
+ *     "Sign your API request", partner.tiktokshop.com/docv2 (the official
+ *     sample's steps are quoted in many SDKs; the page itself was not
+ *     reachable from here).  A wrong sign is answered HTTP 401 {"code":
+ *     106001, "message": "Invalid credentials. The 'sign' query parameter
+ *     is invalid. ..."} (a captured answer of open-api.tiktokglobalshop.com).
+ *   - Every answer is {code (0: success), message, request_id, data}.
+ *   - POST /product/202309/products/search?page_size=1..100&page_token=
+ *     lists products {id, status, skus [{id, seller_sku, inventory
+ *     [{warehouse_id, quantity}]}]} with data.total_count and
+ *     data.next_page_token (cursor).  "Search Products".
+ *   - POST /product/202309/inventory/search {"sku_ids": [...]} (at most
+ *     600; or product_ids, at most 100) answers data.inventory [{product_id,
+ *     skus [{id, seller_sku, warehouse_inventory [{warehouse_id,
+ *     available_quantity, committed_quantity}]}]}]; available_quantity "is
+ *     equivalent to inventory.quantity under the product SKU".
+ *     "Inventory Search".
+ *   - POST /product/202309/products/{product_id}/inventory/update {"skus":
+ *     [{"id", "inventory": [{"warehouse_id", "quantity"}]}]}: the quantity
+ *     after the change (absolute), 0 to less than 99999; only SKUs in live
+ *     status can be updated.  The answer's data.errors [{code, message,
+ *     detail {sku_id, extra_errors [{warehouse_id, code, message}]}}] lists
+ *     what failed.  "Update Inventory".
+ * UNVERIFIED (and handled either way): whether an answer with data.errors
+ * applied the SKUs it does not name (we read them again and decide from
+ * what changed); the HTTP status and code of an expired or wrong access
+ * token (we take HTTP 401/403 and codes 105000-106999 as "auth refused");
+ * the rate limits and the shape of a 429 (waited out, then read again);
+ * that a warehouse a SKU has no record at can be written (we try, and map
+ * the platform's refusal to the correction).
+ *
+ * Items.  An item is "<product_id>/<sku_id>" (a write names the product),
+ * the location is the warehouse_id, state "available", qty the SKU's
+ * quantity in that warehouse; sku is the seller_sku.
+ *
+ * Pacing.  TikTok's rate limits are not published where we could check
+ * them: requests go at most `rate_limit` a second (default 20).  A 429 on
+ * a read is waited out and the read sent again (Retry-After, else backoff);
+ * a 429 on a write halves our rate and the write goes again after a
+ * re-read.
+ *
+ * Push (DESIGN.md, rule 3: TikTok Shop has no relative change and no
+ * compare-and-set).  The corrections go in waves of at most 8 products;
+ * each wave is read again with inventory/search immediately before it is
+ * written.  A correction
+ * whose quantity moved since it was pulled (a sale, another tool) is a
+ * conflict, not written; one that already shows `to` is unchanged; the
+ * others are sent, one request per product, up to `concurrency` products
+ * at a time.  Per-SKU refusals inside a code 0 answer fail their
+ * corrections with the platform's words; the other corrections of that
+ * answer are read back.  An answer that was lost is never re-sent blindly:
+ * the SKUs are read again; `to` means applied, the quantity read before
+ * means not applied (it goes again, after one more read), anything else is
+ * failed "unknown outcome".  A 429 or 503 means "not processed": read
+ * again, then written.
+ *
+ * The race window that remains.  A sale that lands between the re-read
+ * and the write is overwritten: the shop then shows one unit more than the
+ * master wants until the next run pushes the master's lower number.  The
+ * window runs from the wave's re-read to its product's write: at most 8
+ * writes, `concurrency` (4) at a time and paced at `rate_limit`: about two
+ * round trips on a fast link, at most 9 requests' pacing (0.45 s at the
+ * default 20 a second) when the pacing is what limits.
+ */
+#include "platform.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "banned.h"
+
+#define PAGE_SIZE "100"		/* the documented page_size maximum */
+#define READ_SKUS 600		/* the documented sku_ids maximum */
+#define BATCH_MAX 100		/* corrections in one push() call */
+#define WAVE 8			/* products read again, then written, together */
+#define QTY_MAX 99998		/* "less than 99999" */
+#define MAX_PAGES 1000000
+#define MAX_PASSES 3		/* readings of the whole list while it keeps changing */
+#define MAX_ROUNDS 7		/* re-read + write attempts of one correction */
+#define ID_MAX 40		/* longest id we accept (TikTok's are 19 digits) */
+#define RATE_DEFAULT 20		/* requests per second (the limits are UNVERIFIED) */
+#define RATE_MIN 0.25
+
+#define P_SEARCH "/product/202309/products/search"
+#define P_INVENTORY "/product/202309/inventory/search"
+
+/* For the known-answer test (tests/unit/test_drv_tiktok.c). */
+int tts_sign(const char *secret, const char *path, const char *const *kv, size_t n,
+    const char *body, size_t blen, char *out, size_t outlen);
+
+struct tt {
+	char *base;		/* base_url, no trailing '/' */
+	char *basepath;		/* its path, for messages */
+	char *app_key, *cipher;
+	char *secret, *token;	/* scrubbed out of any message */
+	char *authz;		/* "x-tts-access-token: ..." */
+	double rate;		/* requests per second we allow ourselves */
+};
+
+/* One quantity of one SKU in one warehouse. */
+struct row {
+	char *pid, *sid, *wh, *sku;
+	int64_t qty;
+};
+
+struct rows {
+	struct row *v;
+	size_t n, cap;
+};
+
+/* ---- signing ---- */
+
+/*
+ * The sign of a request: kv holds n key/value pairs (k0, v0, k1, v1, ...)
+ * of its query, in any order; sign and access_token are left out, the rest
+ * sorted by key.  Writes lower-case hex into out (65 bytes or more).
+ * Returns 0, or -1 when out is too small or HMAC failed.
+ */
+int
+tts_sign(const char *secret, const char *path, const char *const *kv, size_t n,
+    const char *body, size_t blen, char *out, size_t outlen)
+{
+	size_t *ix = xcalloc(n ? n : 1, sizeof *ix), m = 0;
+	struct buf s = BUF_INIT;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *k = kv[2 * i];
+		if (!strcmp(k, "sign") || !strcmp(k, "access_token"))
+			continue;
+		size_t j = m++;
+		while (j > 0 && strcmp(kv[2 * ix[j - 1]], k) > 0) {
+			ix[j] = ix[j - 1];
+			j--;
+		}
+		ix[j] = i;
+	}
+	buf_adds(&s, secret);
+	buf_adds(&s, path);
+	for (size_t i = 0; i < m; i++) {
+		buf_adds(&s, kv[2 * ix[i]]);
+		buf_adds(&s, kv[2 * ix[i] + 1]);
+	}
+	if (body)
+		buf_add(&s, body, blen);
+	buf_adds(&s, secret);
+	if (outlen >= 65 && HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	    (const unsigned char *)s.s, s.len, md, &mdlen) && mdlen == 32) {
+		for (unsigned i = 0; i < mdlen; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+		rc = 0;
+	}
+	explicit_bzero(s.s, s.len);
+	buf_release(&s);
+	free(ix);
+	return rc;
+}
+
+/* ---- helpers ---- */
+
+static void
+scrub(const struct tt *t, struct buf *m)
+{
+	const char *hide[] = { t->secret, t->token };
+	buf_scrub(m, hide, 2);
+}
+
+/* A TikTok id (a string of digits, or a number) into out; -1 when not one. */
+static int
+jid(json_t *v, char *out, size_t outlen)
+{
+	const char *s;
+	if (json_is_integer(v) && json_integer_value(v) > 0) {
+		snprintf(out, outlen, "%lld", (long long)json_integer_value(v));
+		return 0;
+	}
+	if (!(s = json_string_value(v)) || !*s || strlen(s) >= outlen || strspn(s, "0123456789") !=
+	    strlen(s))
+		return -1;
+	snprintf(out, outlen, "%s", s);
+	return 0;
+}
+
+static int
+is_id(const char *s, size_t n)
+{
+	if (n == 0 || n >= ID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* "pid/sid" -> its two halves (in pid and sid, ID_MAX bytes each); -1 when malformed. */
+static int
+parse_item(const char *s, char *pid, char *sid)
+{
+	const char *slash = s ? strchr(s, '/') : NULL;
+	if (!slash || !is_id(s, (size_t)(slash - s)) || !is_id(slash + 1, strlen(slash + 1)))
+		return -1;
+	snprintf(pid, ID_MAX, "%.*s", (int)(slash - s), s);
+	snprintf(sid, ID_MAX, "%s", slash + 1);
+	return 0;
+}
+
+static int
+parse_loc(const char *s)
+{
+	return s && is_id(s, strlen(s)) ? 0 : -1;
+}
+
+/*
+ * Prepare a signed POST of body to the API path, with the extra query
+ * parameters kv (n pairs) besides app_key, shop_cipher and timestamp.
+ */
+static void
+req_prepare(struct chan *c, struct http_req *r, const char *path, const char *const *kv, size_t n,
+    const char *body)
+{
+	struct tt *t = c->priv;
+	char ts[24], sign[80];
+	const char *all[2 * 8];
+	size_t m = 0;
+
+	snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+	all[2 * m] = "app_key", all[2 * m + 1] = t->app_key, m++;
+	all[2 * m] = "shop_cipher", all[2 * m + 1] = t->cipher, m++;
+	all[2 * m] = "timestamp", all[2 * m + 1] = ts, m++;
+	for (size_t i = 0; i < n && m < 8; i++, m++) {
+		all[2 * m] = kv[2 * i];
+		all[2 * m + 1] = kv[2 * i + 1];
+	}
+	if (tts_sign(t->secret, path, all, m, body, strlen(body), sign, sizeof sign) < 0)
+		die(EX_SOFTWARE, "HMAC-SHA256 failed (libcrypto)");
+	http_req_init(r);
+	r->method = "POST";
+	buf_adds(&r->url, t->base);
+	buf_adds(&r->url, path);
+	for (size_t i = 0; i < m; i++) {
+		buf_addc(&r->url, i ? '&' : '?');
+		buf_adds(&r->url, all[2 * i]);
+		buf_addc(&r->url, '=');
+		buf_add_pctenc(&r->url, all[2 * i + 1]);
+	}
+	buf_adds(&r->url, "&sign=");
+	buf_adds(&r->url, sign);
+	buf_adds(&r->body, body);
+	r->hdrs = curl_slist_append(r->hdrs, t->authz);
+	r->hdrs = curl_slist_append(r->hdrs, "Content-Type: application/json");
+	r->hdrs = curl_slist_append(r->hdrs, "Accept: application/json");
+	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+	r->cost = 1;		/* one request of the rate we allow ourselves */
+}
+
+/* After a 429 on a write: halve our rate, and start from an empty bucket. */
+static void
+slow_down(struct chan *c)
+{
+	struct tt *t = c->priv;
+	t->rate = t->rate / 2 > RATE_MIN ? t->rate / 2 : RATE_MIN;
+	http_bucket(c->http, 1, 0, t->rate);
+}
+
+/* The answer's code (-1 when there is none) and message. */
+static long long
+env_code(const struct http_req *r, struct buf *msg)
+{
+	long long code = -1;
+	json_t *j = r->status && r->resp.len ? json_loadb(r->resp.s, r->resp.len, 0, NULL) : NULL;
+	json_t *cv = json_object_get(j, "code");
+	const char *m = json_string_value(json_object_get(j, "message"));
+	if (json_is_integer(cv))
+		code = json_integer_value(cv);
+	if (msg) {
+		buf_reset(msg);
+		for (int i = 0; m && m[i] && i < 300; i++)
+			buf_addc(msg, (unsigned char)m[i] < 0x20 ? ' ' : m[i]);
+	}
+	json_decref(j);
+	return code;
+}
+
+static int
+auth_refused(const struct http_req *r, long long code)
+{
+	return r->status == 401 || r->status == 403 || (code >= 105000 && code <= 106999);
+}
+
+static int
+fail_code(const struct http_req *r, long long code)
+{
+	if (auth_refused(r, code))
+		return EX_NOPERM;
+	if (r->permanent)
+		return EX_UNAVAILABLE;
+	if (r->status == 0 || r->status == 429 || r->status == 408 || r->status >= 500)
+		return EX_TEMPFAIL;
+	return EX_UNAVAILABLE;
+}
+
+/* "[chan]: POST /product/202309/products/search: HTTP 401: code 106001: message" */
+static void
+describe(struct chan *c, struct buf *out, const struct http_req *r, const char *path)
+{
+	struct tt *t = c->priv;
+	struct buf m = BUF_INIT;
+	long long code = env_code(r, &m);
+
+	buf_addf(out, "[%s]: POST %s%s: ", c->name, t->basepath, path);
+	if (r->error[0])
+		buf_adds(out, r->error);
+	else
+		buf_addf(out, "HTTP %ld", r->status);
+	if (code >= 0)
+		buf_addf(out, ": code %lld", code);
+	if (m.len)
+		buf_addf(out, ": %s", m.s);
+	if (auth_refused(r, code))
+		buf_adds(out, " (check app_key, and the app secret and access token in token_file: "
+		    "app_secret:access_token)");
+	else if (r->status == 404)
+		buf_adds(out, " (check base_url: https://open-api.tiktokglobalshop.com)");
+	buf_release(&m);
+	scrub(t, out);
+}
+
+/* Parse a code 0 answer: its data (a new reference), or NULL with err set and *rc. */
+static json_t *
+answer_data(struct chan *c, const struct http_req *r, const char *path, int *rc, struct buf *err)
+{
+	json_t *j = NULL, *d;
+	if (r->status == 200 && !r->ambiguous)
+		j = json_loadb(r->resp.s ? r->resp.s : "", r->resp.len, 0, NULL);
+	if (j && json_is_integer(json_object_get(j, "code")) &&
+	    json_integer_value(json_object_get(j, "code")) == 0 &&
+	    json_is_object(d = json_object_get(j, "data"))) {
+		json_incref(d);
+		json_decref(j);
+		return d;
+	}
+	long long code = env_code(r, NULL);
+	buf_reset(err);
+	describe(c, err, r, path);
+	if (r->status == 200 && code == 0)
+		buf_adds(err, ": the answer has no data object");
+	else if (r->status == 200 && code < 0)
+		buf_adds(err, ": the answer is not a TikTok Shop envelope (no code)");
+	*rc = r->status == 200 && code <= 0 ? EX_DATAERR : fail_code(r, code);
+	json_decref(j);
+	return NULL;
+}
+
+static void
+rows_add(struct rows *rs, const char *pid, const char *sid, const char *wh, const char *sku,
+    int64_t qty)
+{
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 256;
+		rs->v = xrealloc(rs->v, rs->cap * sizeof *rs->v);
+	}
+	struct row *w = &rs->v[rs->n++];
+	w->pid = xstrdup(pid);
+	w->sid = xstrdup(sid);
+	w->wh = xstrdup(wh);
+	w->sku = xstrdup(sku);
+	w->qty = qty;
+}
+
+static void
+rows_release(struct rows *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		free(rs->v[i].pid);
+		free(rs->v[i].sid);
+		free(rs->v[i].wh);
+		free(rs->v[i].sku);
+	}
+	free(rs->v);
+	memset(rs, 0, sizeof *rs);
+}
+
+/* Numeric ids compare as numbers: shorter first, then by digits. */
+static int
+id_cmp(const char *a, const char *b)
+{
+	size_t x = strlen(a), y = strlen(b);
+	return x != y ? (x < y ? -1 : 1) : strcmp(a, b);
+}
+
+static int
+row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	int d = id_cmp(x->pid, y->pid);
+	if (!d)
+		d = id_cmp(x->sid, y->sid);
+	return d ? d : id_cmp(x->wh, y->wh);
+}
+
+/* Sort, and drop repeated (product, SKU, warehouse) rows. */
+static void
+rows_sort(struct rows *rs)
+{
+	size_t u = 0;
+	if (rs->n > 1)
+		qsort(rs->v, rs->n, sizeof *rs->v, row_cmp);
+	for (size_t i = 0; i < rs->n; i++) {
+		if (u && !row_cmp(&rs->v[u - 1], &rs->v[i])) {
+			free(rs->v[i].pid);
+			free(rs->v[i].sid);
+			free(rs->v[i].wh);
+			free(rs->v[i].sku);
+			continue;
+		}
+		rs->v[u++] = rs->v[i];
+	}
+	rs->n = u;
+}
+
+static const struct row *
+row_find(const struct rows *rs, const char *pid, const char *sid, const char *wh)
+{
+	struct row key = { (char *)pid, (char *)sid, (char *)wh, NULL, 0 };
+	return rs->n ? bsearch(&key, rs->v, rs->n, sizeof *rs->v, row_cmp) : NULL;
+}
+
+/* ---- pull: every page of products/search ---- */
+
+/* Rows of one products/search page; -1 with why set when malformed. */
+static int
+page_rows(json_t *data, struct rows *rs, const char **why)
+{
+	json_t *prods = json_object_get(data, "products");
+	char pid[ID_MAX], sid[ID_MAX], wh[ID_MAX];
+	if (!prods)
+		return 0;	/* an empty page may leave it out */
+	if (!json_is_array(prods)) {
+		*why = "data.products is not a list";
+		return -1;
+	}
+	for (size_t i = 0; i < json_array_size(prods); i++) {
+		json_t *p = json_array_get(prods, i), *skus = json_object_get(p, "skus");
+		if (jid(json_object_get(p, "id"), pid, sizeof pid) < 0 || (skus && !json_is_array(skus))) {
+			*why = "a product has no id or its skus are not a list";
+			return -1;
+		}
+		for (size_t k = 0; k < json_array_size(skus); k++) {
+			json_t *s = json_array_get(skus, k), *inv = json_object_get(s, "inventory");
+			const char *sku = json_string_value(json_object_get(s, "seller_sku"));
+			if (jid(json_object_get(s, "id"), sid, sizeof sid) < 0 || (inv && !json_is_array(inv))) {
+				*why = "a SKU has no id or its inventory is not a list";
+				return -1;
+			}
+			for (size_t w = 0; w < json_array_size(inv); w++) {
+				json_t *e = json_array_get(inv, w), *q = json_object_get(e, "quantity");
+				if (jid(json_object_get(e, "warehouse_id"), wh, sizeof wh) < 0 ||
+				    !json_is_integer(q)) {
+					*why = "an inventory entry has no warehouse_id or quantity";
+					return -1;
+				}
+				rows_add(rs, pid, sid, wh, sku ? sku : "", json_integer_value(q));
+			}
+		}
+	}
+	return 0;
+}
+
+/* One reading of the whole list; *changed when its total moved meanwhile. */
+static int
+list_pass(struct chan *c, struct rows *rs, int *changed, struct buf *err)
+{
+	struct tt *t = c->priv;
+	char *tok = NULL;
+	long long total = -1;
+	int rc = 0;
+
+	*changed = 0;
+	for (long page = 1; !rc; page++) {
+		struct http_req r;
+		const char *kv[4] = { "page_size", PAGE_SIZE, "page_token", tok };
+		const char *why = NULL;
+		req_prepare(c, &r, P_SEARCH, kv, tok ? 2 : 1, "{}");
+		r.idempotent = 1;	/* a read */
+		http_submit(c->http, &r);
+		http_run(c->http);
+		json_t *data = answer_data(c, &r, P_SEARCH, &rc, err);
+		if (data) {
+			json_t *tc = json_object_get(data, "total_count");
+			const char *next = json_string_value(json_object_get(data, "next_page_token"));
+			c->pages++;
+			if (page == 1)
+				total = json_is_integer(tc) ? json_integer_value(tc) : -1;
+			else if (json_is_integer(tc) && json_integer_value(tc) != total)
+				*changed = 1;
+			if (page_rows(data, rs, &why) < 0) {
+			} else if (next && *next && tok && !strcmp(next, tok)) {
+				why = "next_page_token repeats the page's own";
+			} else if (next && *next && page >= MAX_PAGES) {
+				why = "more pages than can be";
+			} else {
+				free(tok);
+				tok = next && *next ? xstrdup(next) : NULL;
+			}
+			if (why) {
+				rc = EX_DATAERR;
+				buf_reset(err);
+				buf_addf(err, "[%s]: POST %s%s: %s", c->name, t->basepath, P_SEARCH, why);
+			}
+			json_decref(data);
+		}
+		http_req_release(&r);
+		if (!tok)
+			break;
+	}
+	free(tok);
+	return rc;
+}
+
+static int
+list_read(struct chan *c, struct rows *rs, struct buf *err)
+{
+	for (int pass = 0; pass < MAX_PASSES; pass++) {
+		int changed, rc;
+		rows_release(rs);
+		if ((rc = list_pass(c, rs, &changed, err)) != 0)
+			return rc;
+		if (!changed) {
+			rows_sort(rs);
+			return 0;
+		}
+	}
+	buf_reset(err);
+	buf_addf(err, "[%s]: the product list kept changing while it was read (%d readings); try "
+	    "again", c->name, MAX_PASSES);
+	return EX_TEMPFAIL;
+}
+
+static int
+tt_pull(struct chan *c, const struct pull_opts *o,
+    void (*emit)(const struct pulled *p, void *arg), void *arg, struct buf *err)
+{
+	struct rows rs = { 0 };
+	struct buf item = BUF_INIT;
+	int rc = list_read(c, &rs, err);
+
+	for (size_t i = 0; i < rs.n && !rc; i++) {
+		struct row *w = &rs.v[i];
+		buf_reset(&item);
+		buf_addf(&item, "%s/%s", w->pid, w->sid);
+		int keep = !o || (!o->skus && !o->items);
+		for (size_t k = 0; o && o->skus && k < o->nskus && !keep; k++)
+			keep = !strcmp(o->skus[k], w->sku);
+		for (size_t k = 0; o && o->items && k < o->nitems && !keep; k++)
+			keep = !strcmp(o->items[k], item.s);
+		if (!keep)
+			continue;
+		struct pulled p = { item.s, w->sku, w->wh, "available", w->qty };
+		emit(&p, arg);
+	}
+	buf_release(&item);
+	rows_release(&rs);
+	return rc;
+}
+
+/* ---- read: inventory/search by SKU ids ---- */
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return id_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Rows of an inventory/search answer; -1 with why set when malformed. */
+static int
+inventory_rows(json_t *data, struct rows *rs, const char **why)
+{
+	json_t *inv = json_object_get(data, "inventory");
+	char pid[ID_MAX], sid[ID_MAX], wh[ID_MAX];
+	if (!inv)
+		return 0;
+	if (!json_is_array(inv)) {
+		*why = "data.inventory is not a list";
+		return -1;
+	}
+	for (size_t i = 0; i < json_array_size(inv); i++) {
+		json_t *p = json_array_get(inv, i), *skus = json_object_get(p, "skus");
+		if (jid(json_object_get(p, "product_id"), pid, sizeof pid) < 0 ||
+		    (skus && !json_is_array(skus))) {
+			*why = "an entry has no product_id or its skus are not a list";
+			return -1;
+		}
+		for (size_t k = 0; k < json_array_size(skus); k++) {
+			json_t *s = json_array_get(skus, k), *wi = json_object_get(s, "warehouse_inventory");
+			const char *sku = json_string_value(json_object_get(s, "seller_sku"));
+			if (jid(json_object_get(s, "id"), sid, sizeof sid) < 0 || (wi && !json_is_array(wi))) {
+				*why = "a SKU has no id or its warehouse_inventory is not a list";
+				return -1;
+			}
+			for (size_t w = 0; w < json_array_size(wi); w++) {
+				json_t *e = json_array_get(wi, w), *q = json_object_get(e, "available_quantity");
+				if (jid(json_object_get(e, "warehouse_id"), wh, sizeof wh) < 0 ||
+				    !json_is_integer(q)) {
+					*why = "a warehouse entry has no warehouse_id or available_quantity";
+					return -1;
+				}
+				rows_add(rs, pid, sid, wh, sku ? sku : "", json_integer_value(q));
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+tt_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
+{
+	struct tt *t = c->priv;
+	char **sids = xcalloc(n ? n : 1, sizeof *sids);
+	char pid[ID_MAX], sid[ID_MAX];
+	size_t ns = 0, u = 0;
+	struct rows rs = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		v[i]->has_current = 0;
+		if (!parse_item(v[i]->item, pid, sid) && !parse_loc(v[i]->location))
+			sids[ns++] = xstrdup(sid);
+	}
+	if (ns > 1)
+		qsort(sids, ns, sizeof *sids, str_cmp);
+	for (size_t i = 0; i < ns; i++) {
+		if (u && !strcmp(sids[u - 1], sids[i])) {
+			free(sids[i]);
+			continue;
+		}
+		sids[u++] = sids[i];
+	}
+	size_t nq = (u + READ_SKUS - 1) / READ_SKUS;
+	struct http_req *rq = xcalloc(nq ? nq : 1, sizeof *rq);
+	for (size_t q = 0; q < nq; q++) {
+		json_t *ids = json_array();
+		for (size_t k = q * READ_SKUS; k < u && k < (q + 1) * READ_SKUS; k++)
+			json_array_append_new(ids, json_string(sids[k]));
+		json_t *body = json_pack("{s:o}", "sku_ids", ids);
+		char *s = json_dumps(body, JSON_COMPACT);
+		req_prepare(c, &rq[q], P_INVENTORY, NULL, 0, s);
+		rq[q].idempotent = 1;	/* a read */
+		free(s);
+		json_decref(body);
+		http_submit(c->http, &rq[q]);
+	}
+	if (nq)
+		http_run(c->http);
+	for (size_t q = 0; q < nq; q++) {
+		int qrc = 0;
+		const char *why = NULL;
+		json_t *data = rc ? NULL : answer_data(c, &rq[q], P_INVENTORY, &qrc, err);
+		if (data && inventory_rows(data, &rs, &why) < 0) {
+			qrc = EX_DATAERR;
+			buf_reset(err);
+			buf_addf(err, "[%s]: POST %s%s: %s", c->name, t->basepath, P_INVENTORY, why);
+		}
+		if (!rc)
+			rc = qrc;
+		json_decref(data);
+		http_req_release(&rq[q]);
+	}
+	rows_sort(&rs);
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (parse_item(v[i]->item, pid, sid) || parse_loc(v[i]->location))
+			continue;
+		const struct row *w = row_find(&rs, pid, sid, v[i]->location);
+		if (w) {
+			v[i]->has_current = 1;
+			v[i]->current = w->qty;
+		}
+	}
+	rows_release(&rs);
+	for (size_t i = 0; i < u; i++)
+		free(sids[i]);
+	free(sids);
+	free(rq);
+	return rc;
+}
+
+/* ---- push ---- */
+
+enum { W_SENT, W_RETRY, W_UNKNOWN, W_RECHECK, W_DONE };
+
+struct wr {
+	struct corr *k;
+	char pid[ID_MAX], sid[ID_MAX];
+	int had;		/* a record before the write */
+	int64_t pre;		/* its quantity then */
+	int state;
+};
+
+/* One product's update request. */
+struct batch {
+	struct http_req r;
+	struct chan *c;
+	struct wr **w;
+	size_t n;
+	char path[128];
+	double wait;		/* after a 429/503: Retry-After, -1 none */
+	int auth_failed;
+	char msg[400];
+};
+
+static void
+corr_fail(struct corr *k, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+corr_fail(struct corr *k, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(k->error, sizeof k->error, fmt, ap);
+	va_end(ap);
+	k->status = status;
+}
+
+static double
+retry_after(const struct http_req *r)
+{
+	struct buf v = BUF_INIT;
+	double d = -1;
+	char *end;
+	if (http_header(r, "Retry-After", &v)) {
+		double s = strtod(v.s, &end);
+		if (end != v.s && s >= 0 && s < 3600)
+			d = s;
+	}
+	buf_release(&v);
+	return d;
+}
+
+/* Fail the corrections of SKU sid (at warehouse wh, or all when NULL) that an answer refused. */
+static size_t
+refuse(struct batch *b, const char *sid, const char *wh, long long code, const char *msg)
+{
+	struct tt *t = b->c->priv;
+	size_t hit = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		struct wr *w = b->w[i];
+		if (w->state != W_SENT || strcmp(w->sid, sid) || (wh && strcmp(w->k->location, wh)))
+			continue;
+		struct buf m = BUF_INIT;
+		buf_addf(&m, "not written: [%s]: POST %s%s: SKU %s at warehouse %s: code %lld: %s",
+		    b->c->name, t->basepath, b->path, sid, w->k->location, code, msg ? msg : "");
+		scrub(t, &m);
+		w->state = W_DONE;
+		corr_fail(w->k, CS_FAILED, "%.250s", m.s);
+		buf_release(&m);
+		hit++;
+	}
+	return hit;
+}
+
+/* Map the per-SKU errors of a code 0 answer; the others are read back. */
+static void
+partial(struct batch *b, json_t *errs)
+{
+	char sid[ID_MAX], wh[ID_MAX];
+	for (size_t i = 0; i < json_array_size(errs); i++) {
+		json_t *e = json_array_get(errs, i), *d = json_object_get(e, "detail");
+		json_t *xs = json_object_get(d, "extra_errors");
+		if (jid(json_object_get(d, "sku_id"), sid, sizeof sid) < 0)
+			continue;	/* names nothing we can map: the read back decides */
+		if (json_array_size(xs) == 0) {
+			refuse(b, sid, NULL, json_integer_value(json_object_get(e, "code")),
+			    json_string_value(json_object_get(e, "message")));
+			continue;
+		}
+		for (size_t k = 0; k < json_array_size(xs); k++) {
+			json_t *x = json_array_get(xs, k);
+			json_t *xc = json_object_get(x, "code"), *xm = json_object_get(x, "message");
+			if (jid(json_object_get(x, "warehouse_id"), wh, sizeof wh) < 0) {
+				refuse(b, sid, NULL, json_integer_value(json_is_integer(xc) ? xc :
+				    json_object_get(e, "code")), json_string_value(json_is_string(xm) ? xm :
+				    json_object_get(e, "message")));
+				continue;
+			}
+			refuse(b, sid, wh, json_integer_value(json_is_integer(xc) ? xc :
+			    json_object_get(e, "code")), json_string_value(json_is_string(xm) ? xm :
+			    json_object_get(e, "message")));
+		}
+	}
+	for (size_t i = 0; i < b->n; i++)
+		if (b->w[i]->state == W_SENT)
+			b->w[i]->state = W_RECHECK;
+}
+
+static void
+batch_done(struct http_req *r, void *arg)
+{
+	struct batch *b = arg;
+	struct chan *c = b->c;
+	struct buf m = BUF_INIT;
+
+	b->wait = -1;
+	if (r->ambiguous) {
+		for (size_t i = 0; i < b->n; i++)
+			b->w[i]->state = W_UNKNOWN;
+		return;
+	}
+	describe(c, &m, r, b->path);
+	json_t *j = r->status == 200 ? json_loadb(r->resp.s ? r->resp.s : "", r->resp.len, 0, NULL) :
+	    NULL;
+	json_t *cv = json_object_get(j, "code");
+	long long code = json_is_integer(cv) ? json_integer_value(cv) : -1;
+	if (r->status == 0 || r->status == 429 || r->status == 503) {
+		/* not processed (never sent, or the server said so): again after a re-read */
+		b->wait = retry_after(r);
+		for (size_t i = 0; i < b->n; i++) {
+			b->w[i]->state = W_RETRY;
+			snprintf(b->w[i]->k->error, sizeof b->w[i]->k->error, "%s", m.s);
+		}
+	} else if (r->status == 200 && code == 0) {
+		json_t *errs = json_object_get(json_object_get(j, "data"), "errors");
+		if (json_array_size(errs)) {
+			partial(b, errs);
+		} else {
+			for (size_t i = 0; i < b->n; i++) {
+				struct corr *k = b->w[i]->k;
+				b->w[i]->state = W_DONE;
+				k->status = CS_APPLIED;
+				k->error[0] = '\0';
+				k->has_after = 1;
+				k->after = k->to;
+			}
+		}
+	} else if (r->status == 200 && !j) {
+		/* answered, but not in a shape we know: may have been applied */
+		for (size_t i = 0; i < b->n; i++) {
+			b->w[i]->state = W_RECHECK;
+			snprintf(b->w[i]->k->error, sizeof b->w[i]->k->error, "%s: not JSON", m.s);
+		}
+	} else {
+		b->auth_failed = auth_refused(r, code);
+		snprintf(b->msg, sizeof b->msg, "%s", m.s);
+		for (size_t i = 0; i < b->n; i++) {
+			b->w[i]->state = W_DONE;
+			corr_fail(b->w[i]->k, CS_FAILED, "not written: %.230s", m.s);
+		}
+	}
+	json_decref(j);
+	buf_release(&m);
+}
+
+static void
+batch_submit(struct chan *c, struct batch *b)
+{
+	json_t *skus = json_array(), *cur = NULL;
+	const char *cursid = NULL;
+
+	b->c = c;
+	snprintf(b->path, sizeof b->path, "/product/202309/products/%s/inventory/update", b->w[0]->pid);
+	for (size_t i = 0; i < b->n; i++) {
+		struct wr *w = b->w[i];
+		if (!cursid || strcmp(cursid, w->sid)) {
+			cur = json_array();
+			json_array_append_new(skus, json_pack("{s:s, s:o}", "id", w->sid, "inventory", cur));
+			cursid = w->sid;
+		}
+		json_array_append_new(cur, json_pack("{s:s, s:I}", "warehouse_id", w->k->location,
+		    "quantity", (json_int_t)w->k->to));
+	}
+	json_t *body = json_pack("{s:o}", "skus", skus);
+	char *s = json_dumps(body, JSON_COMPACT);
+	req_prepare(c, &b->r, b->path, NULL, 0, s);
+	free(s);
+	json_decref(body);
+	b->r.idempotent = 0;	/* no idempotency key: never re-sent after a lost answer */
+	b->r.no_retry = 1;	/* nor after a 429: read again first */
+	b->r.done = batch_done;
+	b->r.arg = b;
+	http_submit(c->http, &b->r);
+}
+
+static int
+wr_cmp(const void *a, const void *b)
+{
+	const struct wr *x = *(struct wr *const *)a, *y = *(struct wr *const *)b;
+	int d = id_cmp(x->pid, y->pid);
+	if (!d)
+		d = id_cmp(x->sid, y->sid);
+	return d ? d : id_cmp(x->k->location, y->k->location);
+}
+
+/*
+ * One round: read the pending corrections, plan, send one request per
+ * product, settle the answers (reading back what is unclear).  What goes
+ * again is left in pend; *wait is the longest Retry-After asked for.
+ */
+static int
+push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, struct buf *err)
+{
+	size_t n = *npend, nw = 0, nret = 0, nb = 0;
+	struct wr *all = xcalloc(n ? n : 1, sizeof *all);
+	struct wr **ws = xcalloc(n ? n : 1, sizeof *ws);
+	struct batch *bs = NULL;
+	int rc;
+
+	*wait = -1;
+	rc = tt_read(c, pend, n, err);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			corr_fail(pend[i], CS_FAILED, "not written: the read before writing failed: %.200s",
+			    err->s);
+		*npend = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct corr *k = pend[i];
+		struct wr *t = &all[i];
+		t->k = k;
+		t->state = W_DONE;
+		parse_item(k->item, t->pid, t->sid);
+		if (k->has_current && k->current == k->to) {
+			k->status = CS_UNCHANGED;
+			k->error[0] = '\0';
+		} else if (k->has_from && !k->has_current) {
+			corr_fail(k, CS_FAILED, "not written: no inventory record for SKU %.40s at "
+			    "warehouse %.40s (gone since it was read)", t->sid, k->location);
+		} else if (!k->has_from && k->has_current) {
+			corr_fail(k, CS_CONFLICT, "a record appeared since it was read: %lld now (not "
+			    "written)", (long long)k->current);
+		} else if (k->has_from && k->current != k->from) {
+			corr_fail(k, CS_CONFLICT, "moved since it was read: %lld then, %lld now (not "
+			    "written: TikTok Shop has no compare-and-set)", (long long)k->from,
+			    (long long)k->current);
+		} else {
+			t->had = k->has_current;
+			t->pre = k->current;
+			t->state = W_SENT;
+			ws[nw++] = t;
+		}
+	}
+	/* one SKU and warehouse twice would be written twice: refuse the later ones */
+	if (nw > 1)
+		qsort(ws, nw, sizeof *ws, wr_cmp);
+	size_t m = 0;
+	for (size_t i = 0; i < nw; i++) {
+		if (m && !wr_cmp(&ws[m - 1], &ws[i])) {
+			ws[i]->state = W_DONE;
+			corr_fail(ws[i]->k, CS_FAILED, "not written: another correction for item %.60s at "
+			    "warehouse %.40s is in the same batch", ws[i]->k->item, ws[i]->k->location);
+			continue;
+		}
+		ws[m++] = ws[i];
+	}
+	nw = m;
+	bs = xcalloc(nw ? nw : 1, sizeof *bs);
+	for (size_t i = 0; i < nw; i++) {
+		if (nb && !strcmp(bs[nb - 1].w[0]->pid, ws[i]->pid)) {
+			bs[nb - 1].n++;
+			continue;
+		}
+		bs[nb].w = &ws[i];
+		bs[nb].n = 1;
+		nb++;
+	}
+	for (size_t i = 0; i < nb; i++)
+		batch_submit(c, &bs[i]);
+	if (nb)
+		http_run(c->http);
+	/* answers lost or partial: what does the platform show now? */
+	size_t nunk = 0;
+	struct corr **unk = xcalloc(nw ? nw : 1, sizeof *unk);
+	struct wr **unkw = xcalloc(nw ? nw : 1, sizeof *unkw);
+	for (size_t i = 0; i < nw; i++)
+		if (ws[i]->state == W_UNKNOWN || ws[i]->state == W_RECHECK) {
+			unkw[nunk] = ws[i];
+			unk[nunk++] = ws[i]->k;
+		}
+	if (nunk) {
+		struct buf e = BUF_INIT;
+		if (tt_read(c, unk, nunk, &e)) {
+			for (size_t i = 0; i < nunk; i++)
+				corr_fail(unk[i], CS_FAILED, "unknown outcome: %s, and the re-read failed: "
+				    "%.150s", unkw[i]->state == W_UNKNOWN ? "the answer was lost" :
+				    "the answer named other SKUs", e.s);
+		} else {
+			for (size_t i = 0; i < nunk; i++) {
+				struct corr *k = unk[i];
+				struct wr *t = unkw[i];
+				if (k->has_current && k->current == k->to) {
+					k->status = CS_APPLIED;
+					k->error[0] = '\0';
+					k->has_after = 1;
+					k->after = k->to;
+					t->state = W_DONE;
+				} else if (t->had ? k->has_current && k->current == t->pre : !k->has_current) {
+					snprintf(k->error, sizeof k->error, "not applied: %s",
+					    t->state == W_UNKNOWN ? "the answer was lost" : "the answer "
+					    "named other SKUs");
+					t->state = W_RETRY;	/* not applied: again, after a re-read */
+				} else if (k->has_current) {
+					corr_fail(k, CS_FAILED, "unknown outcome, re-read shows %lld (%lld if "
+					    "applied; not sent again)", (long long)k->current,
+					    (long long)k->to);
+					t->state = W_DONE;
+				} else {
+					corr_fail(k, CS_FAILED, "unknown outcome, re-read shows no record "
+					    "(not sent again)");
+					t->state = W_DONE;
+				}
+			}
+		}
+		buf_release(&e);
+	}
+	free(unk);
+	free(unkw);
+	for (size_t i = 0; i < nb; i++)
+		if (bs[i].r.status == 429) {
+			slow_down(c);
+			break;
+		}
+	for (size_t i = 0; i < nb; i++) {
+		if (bs[i].auth_failed && !rc) {
+			rc = EX_NOPERM;
+			buf_reset(err);
+			buf_adds(err, bs[i].msg);
+		}
+		if (bs[i].wait > *wait)
+			*wait = bs[i].wait;
+		http_req_release(&bs[i].r);
+	}
+	for (size_t i = 0; i < nw; i++)
+		if (ws[i]->state == W_RETRY)
+			pend[nret++] = ws[i]->k;
+	*npend = nret;
+out:
+	free(bs);
+	free(ws);
+	free(all);
+	return rc;
+}
+
+/* Corrections by product, so that a wave holds whole products. */
+static int
+pend_cmp(const void *a, const void *b)
+{
+	const struct corr *x = *(struct corr *const *)a, *y = *(struct corr *const *)b;
+	size_t lx = strcspn(x->item, "/"), ly = strcspn(y->item, "/");
+	int d = lx != ly ? (lx < ly ? -1 : 1) : strncmp(x->item, y->item, lx);
+	return d ? d : (x < y ? -1 : x > y);
+}
+
+static int
+same_product(const struct corr *x, const struct corr *y)
+{
+	size_t lx = strcspn(x->item, "/");
+	return lx == strcspn(y->item, "/") && !strncmp(x->item, y->item, lx);
+}
+
+static int
+tt_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *err)
+{
+	struct corr **pend = xcalloc(n ? n : 1, sizeof *pend);
+	char pid[ID_MAX], sid[ID_MAX];
+	size_t np = 0;
+	int rc = 0;
+
+	(void)run;	/* TikTok keeps no reason or reference for a change */
+	for (size_t i = 0; i < n; i++) {
+		struct corr *k = v[i];
+		k->status = CS_PENDING;
+		k->error[0] = '\0';
+		k->has_after = 0;
+		if (parse_item(k->item, pid, sid) < 0)
+			corr_fail(k, CS_FAILED, "not written: '%.60s' is not a TikTok Shop item "
+			    "(<product_id>/<sku_id>)", k->item ? k->item : "");
+		else if (parse_loc(k->location) < 0)
+			corr_fail(k, CS_FAILED, "not written: location '%.40s' is not a TikTok Shop "
+			    "warehouse id", k->location ? k->location : "");
+		else if (k->to < 0 || k->to > QTY_MAX)
+			corr_fail(k, CS_FAILED, "not written: TikTok Shop takes quantities 0 to %d, "
+			    "not %lld", QTY_MAX, (long long)k->to);
+		else
+			pend[np++] = k;
+	}
+	/* by product (ties by address: any order within a product will do) */
+	if (np > 1)
+		qsort(pend, np, sizeof *pend, pend_cmp);
+	for (size_t off = 0, cnt; off < np && !rc; off += cnt) {
+		/* a wave: the corrections of at most WAVE products */
+		size_t prods = 0;
+		for (cnt = 0; off + cnt < np; cnt++)
+			if ((!cnt || !same_product(pend[off + cnt - 1], pend[off + cnt])) && ++prods > WAVE)
+				break;
+		struct corr **p = pend + off;
+		size_t todo = cnt;
+		for (int round = 0; todo && !rc; round++) {
+			double wait;
+			rc = push_round(c, p, &todo, &wait, err);
+			if (!todo || rc)
+				break;
+			if (round + 1 >= MAX_ROUNDS) {
+				for (size_t i = 0; i < todo; i++) {
+					char e[sizeof p[i]->error];
+					snprintf(e, sizeof e, "%s", p[i]->error);
+					corr_fail(p[i], CS_FAILED, "not written: gave up after %d attempts: "
+					    "%.200s", MAX_ROUNDS, e);
+				}
+				break;
+			}
+			sleep_s(wait >= 0 ? wait : 0.5 * (1 << (round < 6 ? round : 6)));
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->status == CS_PENDING)
+			corr_fail(v[i], CS_FAILED, "not written: %.200s", rc ? err->s : "not attempted");
+	free(pend);
+	return rc;
+}
+
+/* ---- open and close ---- */
+
+static int
+printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+			return 0;
+	return n > 0;
+}
+
+static int
+tt_open(struct chan *c, struct buf *err)
+{
+	const struct chan_cfg *cc = c->cc;
+	const char *base = chan_get(cc, "base_url");
+	const char *key = chan_get(cc, "app_key"), *cipher = chan_get(cc, "shop_cipher");
+	const char *path = c->cfg->path ? c->cfg->path : "config";
+	struct buf sec = BUF_INIT, e = BUF_INIT;
+	long long rate;
+
+	if (!base || !*base || !c->http) {
+		buf_addf(err, "%s:%d: [%s]: base_url = is required "
+		    "(https://open-api.tiktokglobalshop.com)", path, cc->line, c->name);
+		return EX_CONFIG;
+	}
+	if (chan_get_int(c->cfg, cc, "rate_limit", RATE_DEFAULT, 1, 1000, &rate, err) < 0)
+		return EX_CONFIG;
+	if (!key || !printable(key, strlen(key))) {
+		buf_addf(err, "%s:%d: [%s]: app_key = is required (the app's key, Partner Center, App "
+		    "and service)", path, cc->line, c->name);
+		return EX_CONFIG;
+	}
+	if (!cipher || !printable(cipher, strlen(cipher))) {
+		buf_addf(err, "%s:%d: [%s]: shop_cipher = is required (the cipher of the shop, from "
+		    "Get Authorized Shops)", path, cc->line, c->name);
+		return EX_CONFIG;
+	}
+	if (chan_secret(c->cfg, cc, &sec, &e) < 0) {
+		buf_add(err, e.s, e.len);
+		buf_release(&e);
+		return EX_CONFIG;
+	}
+	buf_release(&e);
+	const char *colon = memchr(sec.s, ':', sec.len);
+	if (!colon || !printable(sec.s, (size_t)(colon - sec.s)) ||
+	    !printable(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
+		buf_addf(err, "%s: [%s]: the secret must be app_secret:access_token, on one line", path,
+		    c->name);
+		explicit_bzero(sec.s, sec.len);
+		buf_release(&sec);
+		return EX_CONFIG;
+	}
+	struct tt *t = xcalloc(1, sizeof *t);
+	size_t bl = strlen(base);
+	while (bl && base[bl - 1] == '/')
+		bl--;
+	t->base = xstrndup(base, bl);
+	const char *hp = strstr(t->base, "://");
+	hp = hp ? strchr(hp + 3, '/') : NULL;
+	t->basepath = xstrdup(hp ? hp : "");
+	t->app_key = xstrdup(key);
+	t->cipher = xstrdup(cipher);
+	t->secret = xstrndup(sec.s, (size_t)(colon - sec.s));
+	t->token = xstrdup(colon + 1);
+	struct buf h = BUF_INIT;
+	buf_adds(&h, "x-tts-access-token: ");
+	buf_adds(&h, t->token);
+	t->authz = h.s;
+	explicit_bzero(sec.s, sec.len);
+	buf_release(&sec);
+	t->rate = (double)rate;
+	http_bucket(c->http, 1, 1, t->rate);	/* evenly spaced, no burst */
+	c->priv = t;
+	return 0;
+}
+
+static void
+tt_close(struct chan *c)
+{
+	struct tt *t = c->priv;
+	if (!t)
+		return;
+	free(t->base);
+	free(t->basepath);
+	free(t->app_key);
+	free(t->cipher);
+	free_secret(t->secret);
+	free_secret(t->token);
+	free_secret(t->authz);
+	free(t);
+	c->priv = NULL;
+}
+
+const struct driver drv_tiktok = {
+	.type = "tiktok",
+	.max_batch = BATCH_MAX,
+	.open = tt_open,
+	.pull = tt_pull,
+	.read = tt_read,
+	.push = tt_push,
+	.close = tt_close,
+};
