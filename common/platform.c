@@ -19,14 +19,17 @@ const char *const corr_status_names[] = {
 /* Drivers, one file each in common/platform/. */
 extern const struct driver drv_file, drv_shopify, drv_woocommerce, drv_medusa, drv_vendure;
 extern const struct driver drv_bigcommerce, drv_ebay, drv_magento, drv_shipbob, drv_tiktok;
+/* drivers being written: weak, so that the tools link before they exist */
+extern const struct driver drv_amazon __attribute__((weak)), drv_walmart __attribute__((weak));
 
 const struct driver *
 driver_find(const char *type)
 {
 	const struct driver *all[] = { &drv_file, &drv_shopify, &drv_woocommerce, &drv_medusa,
-		&drv_vendure, &drv_bigcommerce, &drv_magento, &drv_ebay, &drv_shipbob, &drv_tiktok };
+		&drv_vendure, &drv_bigcommerce, &drv_magento, &drv_ebay, &drv_shipbob, &drv_tiktok,
+		&drv_amazon, &drv_walmart };
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-		if (!strcmp(all[i]->type, type))
+		if (all[i] && !strcmp(all[i]->type, type))
 			return all[i];
 	return NULL;
 }
