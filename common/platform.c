@@ -20,7 +20,8 @@ const char *const corr_status_names[] = {
 extern const struct driver drv_file, drv_shopify, drv_woocommerce, drv_medusa, drv_vendure;
 extern const struct driver drv_bigcommerce, drv_ebay, drv_magento, drv_shipbob, drv_tiktok;
 /* drivers being written: weak, so that the tools link before they exist */
-extern const struct driver drv_amazon __attribute__((weak)), drv_walmart __attribute__((weak));
+extern const struct driver drv_walmart;
+extern const struct driver drv_amazon __attribute__((weak));
 
 const struct driver *
 driver_find(const char *type)
