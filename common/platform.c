@@ -19,9 +19,7 @@ const char *const corr_status_names[] = {
 /* Drivers, one file each in common/platform/. */
 extern const struct driver drv_file, drv_shopify, drv_woocommerce, drv_medusa, drv_vendure;
 extern const struct driver drv_bigcommerce, drv_ebay, drv_magento, drv_shipbob, drv_tiktok;
-/* drivers being written: weak, so that the tools link before they exist */
-extern const struct driver drv_walmart;
-extern const struct driver drv_amazon __attribute__((weak));
+extern const struct driver drv_walmart, drv_amazon;
 
 const struct driver *
 driver_find(const char *type)
@@ -30,7 +28,7 @@ driver_find(const char *type)
 		&drv_vendure, &drv_bigcommerce, &drv_magento, &drv_ebay, &drv_shipbob, &drv_tiktok,
 		&drv_amazon, &drv_walmart };
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-		if (all[i] && !strcmp(all[i]->type, type))
+		if (!strcmp(all[i]->type, type))
 			return all[i];
 	return NULL;
 }
