@@ -309,7 +309,12 @@ page_done(struct http_req *r, void *arg)
 	l->pages++;
 	if (p->page == 1) {
 		l->total = total;
-		if (tpages < 0 || tpages > 10000000) {
+		/* a count of pages that the total does not need would queue that
+		 * many requests at once (found by fuzzing) */
+		int64_t per = jint(pg, "per_page", PAGE_LIMIT);
+		if (per < 1)
+			per = 1;
+		if (tpages < 0 || tpages > 100000 || (total >= 0 && tpages > total / per + 1)) {
 			lst_fail(l, EX_DATAERR, r, p->rel, "meta.pagination.total_pages is missing or absurd");
 			json_decref(j);
 			goto out;
