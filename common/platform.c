@@ -6,6 +6,7 @@
 #include "platform.h"
 
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -139,4 +140,16 @@ http_fail_code(const struct http_req *r)
 	if (r->status == 0 || r->status == 429 || r->status == 408 || r->status >= 500)
 		return EX_TEMPFAIL;
 	return EX_UNAVAILABLE;
+}
+
+void
+corr_fail(struct corr *k, int status, const char *fmt, ...)
+{
+	char m[sizeof k->error];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	memcpy(k->error, m, sizeof m);
+	k->status = status;
 }

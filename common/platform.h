@@ -129,4 +129,11 @@ void corr_key(struct corr *k, const char *run);
  */
 int http_fail_code(const struct http_req *r);
 
+/*
+ * Set a correction's status and its error text (printf-style).  The
+ * arguments may quote k->error itself: the text is formatted aside first.
+ */
+void corr_fail(struct corr *k, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -106,19 +106,6 @@ scrub(const struct amz *a, struct buf *m)
 	buf_scrub(m, hide, 4);
 }
 
-static void
-corr_fail(struct corr *k, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-corr_fail(struct corr *k, int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(k->error, sizeof k->error, fmt, ap);
-	va_end(ap);
-	k->status = status;
-}
-
 /* The SKU a correction is about: its item, else its sku. */
 static const char *
 corr_sku(const struct corr *k)

@@ -630,19 +630,6 @@ struct wr {
 };
 
 static void
-corr_fail(struct corr *k, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-corr_fail(struct corr *k, int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(k->error, sizeof k->error, fmt, ap);
-	va_end(ap);
-	k->status = status;
-}
-
-static void
 applied(struct corr *k)
 {
 	k->status = CS_APPLIED;

@@ -121,19 +121,6 @@ scrub(const struct mg *m, struct buf *b)
 	buf_scrub(b, hide, 1);
 }
 
-static void
-corr_fail(struct corr *k, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-corr_fail(struct corr *k, int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(k->error, sizeof k->error, fmt, ap);
-	va_end(ap);
-	k->status = status;
-}
-
 /* The SKU a correction writes: its item, else its sku; NULL if neither. */
 static const char *
 sku_of(const struct corr *k)

@@ -895,19 +895,6 @@ struct batch {
 	char msg[400];		/* why the call failed */
 };
 
-static void corr_fail(struct corr *k, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-corr_fail(struct corr *k, int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(k->error, sizeof k->error, fmt, ap);
-	va_end(ap);
-	k->status = status;
-}
-
 static void
 corr_done(struct corr *k, int status, int64_t after)
 {

@@ -1190,19 +1190,6 @@ shop_reason(const char *r)
 	return "correction";
 }
 
-static void corr_say(struct corr *c, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-corr_say(struct corr *c, int status, const char *fmt, ...)
-{
-	va_list ap;
-	c->status = status;
-	va_start(ap, fmt);
-	vsnprintf(c->error, sizeof c->error, fmt, ap);
-	va_end(ap);
-}
-
 /* The call's idempotency key: UUID-shaped hash of what it sends. */
 static void
 call_key(struct call *k)
@@ -1339,7 +1326,7 @@ entry_error(struct push *p, struct pend *e, const char *code, const char *msg)
 		server_text(p->o.s, &t, code);
 		buf_adds(&t, ": ");
 		server_text(p->o.s, &t, msg);
-		corr_say(e->c, CS_FAILED, "%s", t.s);
+		corr_fail(e->c, CS_FAILED, "%s", t.s);
 		buf_release(&t);
 	}
 }
@@ -1354,11 +1341,11 @@ call_done(struct gq *q, json_t *data)
 	if (!data) {
 		if (q->gqlcode[0]) {
 			for (i = 0; i < k->n; i++)
-				corr_say(k->e[i].c, CS_FAILED, "%s: %s", q->gqlcode,
+				corr_fail(k->e[i].c, CS_FAILED, "%s: %s", q->gqlcode,
 				    q->gqlmsg.s ? q->gqlmsg.s : "");
 		} else if (p->o.code == EX_NOPERM || p->o.code == EX_CONFIG) {
 			for (i = 0; i < k->n; i++)
-				corr_say(k->e[i].c, CS_FAILED, "not applied: %s", p->o.err.s);
+				corr_fail(k->e[i].c, CS_FAILED, "not applied: %s", p->o.err.s);
 		} else {
 			/*
 			 * No usable answer after every retry: the call may or may not
@@ -1367,7 +1354,7 @@ call_done(struct gq *q, json_t *data)
 			 * the first result.
 			 */
 			for (i = 0; i < k->n; i++)
-				corr_say(k->e[i].c, CS_FAILED, "not confirmed (%s); the same run "
+				corr_fail(k->e[i].c, CS_FAILED, "not confirmed (%s); the same run "
 				    "may re-send it safely", p->o.err.s ? p->o.err.s : "no answer");
 		}
 		call_free(k);
@@ -1381,7 +1368,7 @@ call_done(struct gq *q, json_t *data)
 
 	if (!json_is_object(res)) {
 		for (i = 0; i < k->n; i++)
-			corr_say(k->e[i].c, CS_FAILED, "no result in the answer");
+			corr_fail(k->e[i].c, CS_FAILED, "no result in the answer");
 		goto out;
 	}
 	json_array_foreach(ues, i, ue) {
@@ -1513,7 +1500,7 @@ resolve(struct push *p)
 		struct pend e = l.v[i];
 		struct corr *c = e.c;
 		if (!c->has_current) {
-			corr_say(c, CS_FAILED, "an attempt failed and the quantity could not be read back");
+			corr_fail(c, CS_FAILED, "an attempt failed and the quantity could not be read back");
 			continue;
 		}
 		int64_t before = e.has_cf ? e.cf : c->from;
@@ -1529,7 +1516,7 @@ resolve(struct push *p)
 			plist_add(&p->next, e);
 		} else {
 			/* moved by someone else since: cannot tell, never guess */
-			corr_say(c, CS_CONFLICT, "an attempt failed and the quantity moved since it was "
+			corr_fail(c, CS_CONFLICT, "an attempt failed and the quantity moved since it was "
 			    "read (%lld, now %lld); not applied", (long long)before, (long long)c->current);
 		}
 	}
@@ -1566,23 +1553,23 @@ shopify_push(struct chan *c, struct corr **v, size_t n, const char *run, struct 
 		if (!k->key[0])
 			corr_key(k, run ? run : "");
 		if (gid_num(k->item ? k->item : "", "InventoryItem") <= 0) {
-			corr_say(k, CS_FAILED, "INVALID_INVENTORY_ITEM: '%.60s' is not a Shopify "
+			corr_fail(k, CS_FAILED, "INVALID_INVENTORY_ITEM: '%.60s' is not a Shopify "
 			    "inventory item id", k->item ? k->item : "");
 			continue;
 		}
 		if (gid_num(k->location ? k->location : "", "Location") <= 0) {
-			corr_say(k, CS_FAILED, "INVALID_LOCATION: '%.60s' is not a Shopify location id",
+			corr_fail(k, CS_FAILED, "INVALID_LOCATION: '%.60s' is not a Shopify location id",
 			    k->location ? k->location : "");
 			continue;
 		}
 		/* GraphQL Int is 32-bit */
 		if (k->to > INT32_MAX || k->to < -INT32_MAX || k->delta > INT32_MAX ||
 		    k->delta < -INT32_MAX || (k->has_from && (k->from > INT32_MAX || k->from < -INT32_MAX))) {
-			corr_say(k, CS_FAILED, "quantity out of range for Shopify");
+			corr_fail(k, CS_FAILED, "quantity out of range for Shopify");
 			continue;
 		}
 		if (k->has_from && k->to - k->from != k->delta) {
-			corr_say(k, CS_FAILED, "delta %lld is not to - from", (long long)k->delta);
+			corr_fail(k, CS_FAILED, "delta %lld is not to - from", (long long)k->delta);
 			continue;
 		}
 		if (k->has_from && k->delta == 0) {
@@ -1609,13 +1596,13 @@ shopify_push(struct chan *c, struct corr **v, size_t n, const char *run, struct 
 	}
 	for (size_t i = 0; i < cur.n; i++) {
 		if (p.o.code)
-			corr_say(cur.v[i].c, CS_FAILED, "not sent: %s", p.o.err.s);
+			corr_fail(cur.v[i].c, CS_FAILED, "not sent: %s", p.o.err.s);
 		else
-			corr_say(cur.v[i].c, CS_FAILED, "not applied after %d rounds of rejected calls",
+			corr_fail(cur.v[i].c, CS_FAILED, "not applied after %d rounds of rejected calls",
 			    MAX_ROUNDS);
 	}
 	for (size_t i = 0; i < p.resolve.n; i++)
-		corr_say(p.resolve.v[i].c, CS_FAILED, "an attempt failed: %s",
+		corr_fail(p.resolve.v[i].c, CS_FAILED, "an attempt failed: %s",
 		    p.o.err.s ? p.o.err.s : "not resolved");
 
 	/* stale: report what the shop shows now, never overwrite it */
@@ -1633,11 +1620,11 @@ shopify_push(struct chan *c, struct corr **v, size_t n, const char *run, struct 
 			if (e->has_cf)
 				snprintf(exp, sizeof exp, "%lld", (long long)e->cf);
 			if (k->has_current)
-				corr_say(k, CS_CONFLICT, "CHANGE_FROM_QUANTITY_STALE: changed on the platform "
+				corr_fail(k, CS_CONFLICT, "CHANGE_FROM_QUANTITY_STALE: changed on the platform "
 				    "since it was read (expected %s, now %lld); not applied", exp,
 				    (long long)k->current);
 			else
-				corr_say(k, CS_CONFLICT, "CHANGE_FROM_QUANTITY_STALE: changed on the platform "
+				corr_fail(k, CS_CONFLICT, "CHANGE_FROM_QUANTITY_STALE: changed on the platform "
 				    "since it was read (expected %s; now unreadable%s%s); not applied", exp,
 				    ro.code ? ": " : "", ro.code ? ro.err.s : "");
 		}
@@ -1646,7 +1633,7 @@ shopify_push(struct chan *c, struct corr **v, size_t n, const char *run, struct 
 	}
 	for (size_t i = 0; i < n; i++)
 		if (v[i]->status == CS_PENDING)
-			corr_say(v[i], CS_FAILED, "not sent: %s", p.o.err.s ? p.o.err.s : "stopped");
+			corr_fail(v[i], CS_FAILED, "not sent: %s", p.o.err.s ? p.o.err.s : "stopped");
 
 	free(cur.v);
 	free(p.next.v);

@@ -972,21 +972,6 @@ struct push {
 	uint64_t writes;
 };
 
-static void corr_say(struct corr *k, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-corr_say(struct corr *k, int status, const char *fmt, ...)
-{
-	va_list ap;
-	char m[sizeof k->error];
-	va_start(ap, fmt);
-	vsnprintf(m, sizeof m, fmt, ap);
-	va_end(ap);
-	snprintf(k->error, sizeof k->error, "%s", m);	/* m may quote k->error */
-	k->status = status;
-}
-
 static const char WRITE_QUERY[] =
     "mutation invkitPush($input: [UpdateProductVariantInput!]!) { updateProductVariants(input: "
     "$input) { id stockLevels { stockLocationId stockOnHand stockAllocated } "
@@ -1068,7 +1053,7 @@ plan(struct push *p, struct chunk *ch, const struct vars *pre)
 			if (k->status != CS_PENDING)
 				continue;
 			if (!x) {
-				corr_say(k, CS_FAILED, "not written: no variant '%.60s' on the platform",
+				corr_fail(k, CS_FAILED, "not written: no variant '%.60s' on the platform",
 				    g->id);
 				continue;
 			}
@@ -1083,34 +1068,34 @@ plan(struct push *p, struct chunk *ch, const struct vars *pre)
 			}
 			if (c->unknown && !(k->has_from ? l && cur == k->from : !l)) {
 				if (l)
-					corr_say(k, CS_FAILED, "the answer to the write was lost and the "
+					corr_fail(k, CS_FAILED, "the answer to the write was lost and the "
 					    "quantity is now %lld (%lld expected before, %lld after); not sent "
 					    "again", (long long)cur, (long long)(k->has_from ? k->from : 0),
 					    (long long)k->to);
 				else
-					corr_say(k, CS_FAILED, "the answer to the write was lost and the "
+					corr_fail(k, CS_FAILED, "the answer to the write was lost and the "
 					    "variant has no level at location %.40s now; not sent again",
 					    k->location);
 				continue;
 			}
 			if (k->has_from && !l) {
-				corr_say(k, CS_CONFLICT, "variant %.40s has no stock level at location "
+				corr_fail(k, CS_CONFLICT, "variant %.40s has no stock level at location "
 				    "%.40s any more (not written)", g->id, k->location);
 				continue;
 			}
 			if (k->has_from && cur != k->from) {
-				corr_say(k, CS_CONFLICT, "quantity moved since it was read: %lld expected, "
+				corr_fail(k, CS_CONFLICT, "quantity moved since it was read: %lld expected, "
 				    "%lld now (not written)", (long long)k->from, (long long)cur);
 				continue;
 			}
 			if (!k->has_from && l) {
-				corr_say(k, CS_CONFLICT, "a stock level appeared at location %.40s since it "
+				corr_fail(k, CS_CONFLICT, "a stock level appeared at location %.40s since it "
 				    "was read, showing %lld (not written)", k->location, (long long)cur);
 				continue;
 			}
 			c->target = k->to + (v->on_hand ? 0 : alloc);
 			if (c->target > INT32_MAX || c->target < INT32_MIN) {
-				corr_say(k, CS_FAILED, "not written: stockOnHand %lld is out of range for "
+				corr_fail(k, CS_FAILED, "not written: stockOnHand %lld is out of range for "
 				    "Vendure (a 32-bit Int)", (long long)c->target);
 				continue;
 			}
@@ -1165,12 +1150,12 @@ check_answer(struct push *p, struct chunk *ch, const struct vars *pre, json_t *d
 			c->k->has_after = 1;
 			c->k->after = now;
 			if (foreign > 0)
-				corr_say(c->k, CS_CONFLICT, "written (stockOnHand %lld), but %lld other stock "
+				corr_fail(c->k, CS_CONFLICT, "written (stockOnHand %lld), but %lld other stock "
 				    "movement%s of this variant landed between the re-read and the write's "
 				    "answer: a change in that window may have been overwritten; pull and "
 				    "diff again", (long long)c->target, foreign, foreign > 1 ? "s" : "");
 			else if (now != c->k->to)
-				corr_say(c->k, CS_CONFLICT, "written, but the quantity is %lld after the "
+				corr_fail(c->k, CS_CONFLICT, "written, but the quantity is %lld after the "
 				    "write, not %lld: it moved around the write; pull and diff again",
 				    (long long)now, (long long)c->k->to);
 			else {
@@ -1207,7 +1192,7 @@ write_chunk(struct push *p, struct chunk *ch, double *wait, struct buf *err)
 		for (size_t gi = 0; gi < ch->n; gi++)
 			for (size_t i = 0; i < ch->g[gi]->n; i++)
 				if (ch->g[gi]->c[i]->k->status == CS_PENDING)
-					corr_say(ch->g[gi]->c[i]->k, CS_FAILED, "not written: the re-read "
+					corr_fail(ch->g[gi]->c[i]->k, CS_FAILED, "not written: the re-read "
 					    "before writing failed: %.200s", err->s);
 		vars_release(&pre);
 		return rc;
@@ -1263,7 +1248,7 @@ write_chunk(struct push *p, struct chunk *ch, double *wait, struct buf *err)
 		for (size_t gi = 0; gi < nwg; gi++)
 			for (size_t i = 0; i < wg[gi]->n; i++)
 				if (wg[gi]->c[i]->write)
-					corr_say(wg[gi]->c[i]->k, CS_FAILED, "not written: %.200s", q.msg.s);
+					corr_fail(wg[gi]->c[i]->k, CS_FAILED, "not written: %.200s", q.msg.s);
 		rc = q.code;
 		buf_reset(err);
 		buf_add(err, q.msg.s, q.msg.len);
@@ -1294,7 +1279,7 @@ write_chunk(struct push *p, struct chunk *ch, double *wait, struct buf *err)
 			} else {
 				for (size_t i = 0; i < wg[gi]->n; i++)
 					if (wg[gi]->c[i]->write)
-						corr_say(wg[gi]->c[i]->k, CS_FAILED, "not written after %d "
+						corr_fail(wg[gi]->c[i]->k, CS_FAILED, "not written after %d "
 						    "attempts: %.200s", MAX_TRIES, q.msg.s);
 			}
 		}
@@ -1319,7 +1304,7 @@ write_chunk(struct push *p, struct chunk *ch, double *wait, struct buf *err)
 	} else {
 		for (size_t i = 0; i < wg[0]->n; i++)
 			if (wg[0]->c[i]->write)
-				corr_say(wg[0]->c[i]->k, CS_FAILED, "not written: %.220s", q.msg.s);
+				corr_fail(wg[0]->c[i]->k, CS_FAILED, "not written: %.220s", q.msg.s);
 	}
 	gq_release(&q);
 	free(wg);
@@ -1352,23 +1337,23 @@ vendure_push(struct chan *c, struct corr **cv, size_t n, const char *run, struct
 		pcs[i].k = k;
 		pcs[i].item = own[i] ? own[i] : k->item;
 		if (rc)
-			corr_say(k, CS_FAILED, "not written: %.200s", err->s);
+			corr_fail(k, CS_FAILED, "not written: %.200s", err->s);
 		else if (nsku[i] > 1)
-			corr_say(k, CS_FAILED, "not written: item '%.40s' is no variant id and %zu variants "
+			corr_fail(k, CS_FAILED, "not written: item '%.40s' is no variant id and %zu variants "
 			    "have SKU '%.40s'", k->item, nsku[i], k->sku);
 		else if (!k->item || !*k->item)
-			corr_say(k, CS_FAILED, "not written: no item (a Vendure variant id)");
+			corr_fail(k, CS_FAILED, "not written: no item (a Vendure variant id)");
 		else if (!k->location || !*k->location)
-			corr_say(k, CS_FAILED, "not written: Vendure stocks by location; location must be "
+			corr_fail(k, CS_FAILED, "not written: Vendure stocks by location; location must be "
 			    "a stock location id");
 		else if (!loc_wanted(v, k->location))
-			corr_say(k, CS_FAILED, "not written: location '%.60s' is not in this channel's "
+			corr_fail(k, CS_FAILED, "not written: location '%.60s' is not in this channel's "
 			    "locations", k->location);
 		else if (k->to > INT32_MAX || k->to < INT32_MIN)
-			corr_say(k, CS_FAILED, "not written: %lld is out of range for Vendure",
+			corr_fail(k, CS_FAILED, "not written: %lld is out of range for Vendure",
 			    (long long)k->to);
 		else if (k->has_from && k->to - k->from != k->delta)
-			corr_say(k, CS_FAILED, "not written: delta %lld is not to - from",
+			corr_fail(k, CS_FAILED, "not written: delta %lld is not to - from",
 			    (long long)k->delta);
 		else
 			byitem[nb++] = &pcs[i];
@@ -1392,7 +1377,7 @@ vendure_push(struct chan *c, struct corr **cv, size_t n, const char *run, struct
 		for (size_t j = 0; j < g->n && !dup; j++)
 			dup = !strcmp(g->c[j]->k->location, c1->k->location);
 		if (dup) {
-			corr_say(c1->k, CS_FAILED, "not written: another correction for item %.40s at "
+			corr_fail(c1->k, CS_FAILED, "not written: another correction for item %.40s at "
 			    "location %.40s is in the same batch", c1->k->item, c1->k->location);
 			continue;
 		}
@@ -1426,7 +1411,7 @@ vendure_push(struct chan *c, struct corr **cv, size_t n, const char *run, struct
 	free(p.q);
 	for (size_t i = 0; i < n; i++)
 		if (cv[i]->status == CS_PENDING)
-			corr_say(cv[i], CS_FAILED, "not written: %.200s", rc ? err->s : "not attempted");
+			corr_fail(cv[i], CS_FAILED, "not written: %.200s", rc ? err->s : "not attempted");
 	for (size_t i = 0; i < ng; i++)
 		free(gs[i].c);
 	free(gs);

@@ -508,19 +508,6 @@ wm_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
 
 /* ---- push ---- */
 
-static void corr_fail(struct corr *k, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-corr_fail(struct corr *k, int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(k->error, sizeof k->error, fmt, ap);
-	va_end(ap);
-	k->status = status;
-}
-
 /* Re-read, check, write one correction; 0 or an exit code (stop the push). */
 static int
 push1(struct chan *c, struct corr *k, struct buf *err)

@@ -914,19 +914,6 @@ struct batch {
 	char msg[300];		/* why the whole batch failed */
 };
 
-static void
-corr_fail(struct corr *k, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-corr_fail(struct corr *k, int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(k->error, sizeof k->error, fmt, ap);
-	va_end(ap);
-	k->status = status;
-}
-
 /* Settle the items of a batch from its answer. */
 static void
 batch_done(struct http_req *r, void *arg)
