@@ -380,11 +380,19 @@ model_add(struct model *m, uint64_t rec, const struct field *f)
 	 * before a line end, but read as part of a CR LF line end when it
 	 * ends an unquoted line, which the rescan cannot tell); an empty column name
 	 * is fatal in a CSV header; a BOM at the start of the first column
-	 * name is taken for the file's BOM (any column here, to keep it simple).
+	 * name is taken for the file's BOM (any column here, to keep it simple);
+	 * a control character in a column name is fatal in a CSV header (rec.c
+	 * refuses it: a binary or CR-ended file), though an NDJSON member name
+	 * may hold one.
 	 */
-	if (memchr(v, '\r', vn) || memchr(f->name, '\r', f->nlen) || f->nlen == 0 ||
+	if (memchr(v, '\r', vn) || f->nlen == 0 ||
 	    (f->nlen >= 3 && memcmp(f->name, "\xef\xbb\xbf", 3) == 0))
 		m->unfit = 1;
+	for (size_t i = 0; i < f->nlen; i++)
+		if ((unsigned char)f->name[i] < 0x20 && f->name[i] != '\t')
+			m->unfit = 1;
+		else if (f->name[i] == 0x7f)
+			m->unfit = 1;
 	if (m->n == m->cap) {
 		m->cap = m->cap ? 2 * m->cap : 64;
 		m->c = xrealloc(m->c, m->cap * sizeof *m->c);
