@@ -188,7 +188,7 @@ invpull -q mg > have.ndjson
 read -r sku loc q < <(jq -r 'select(.qty > 2 and .state == "on_hand" and .location == "default") | "\(.sku) \(.location) \(.qty)"' have.ndjson | head -1)
 printf '{"item":"%s","sku":"%s","location":"%s","from":%d,"to":30,"delta":%d,"reason":"sync"}\n' \
 	"$sku" "$sku" "$loc" "$q" $((30 - q)) > corr.ndjson
-ctl POST faults '{"rules":[{"kind":"slow","ms":1500,"phase":"after","next":1,"match":{"op":"source-items/save"}}]}' > /dev/null
+ctl POST faults '{"rules":[{"kind":"slow","ms":3000,"phase":"after","next":1,"match":{"op":"source-items/save"}}]}' > /dev/null
 invpush -q mg < corr.ndjson > "$T/out" 2> "$T/err" &
 pid=$!
 poll at_least 1
