@@ -76,33 +76,21 @@ check-valgrind: deps
 FUZZ_SECONDS ?= 30
 FUZZ = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/*.c))
 # Sources a target compiles in itself (#include, to reach static functions or
-# to replace the transport: tests/fuzz/fakehttp.h), left out of its link.
+# to replace the transport), left out of its link: common/http.c for every
+# target that includes tests/fuzz/fakehttp.h.
 FUZZ_OWN_fuzz_http = common/http.c
-FUZZ_OWN_fuzz_shopify = common/http.c
-FUZZ_OWN_fuzz_woo = common/http.c
-FUZZ_OWN_fuzz_bigcommerce = common/http.c
-FUZZ_OWN_fuzz_medusa = common/http.c
+fuzz_own = $(FUZZ_OWN_$(1)) $(if $(shell grep -l 'fakehttp\.h' tests/fuzz/$(1).c),common/http.c)
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(HDRS) $(wildcard tests/fuzz/*.h)
 	@mkdir -p build-fuzz
 	clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $@ $< $(filter-out $(FUZZ_OWN_$*),$(COMMON_SRC)) $(LIBS)
+		-o $@ $< $(filter-out $(call fuzz_own,$*),$(COMMON_SRC)) $(LIBS)
 # Each target runs on its seeds (tests/fuzz/corpus/NAME) and what it found
-# before (build-fuzz/corpus-NAME); its log is build-fuzz/NAME.log, a crash
-# input build-fuzz/crash-*.  One line per target, and exit 1 if any crashed.
+# before (build-fuzz/corpus-NAME), as many at once as there are processors
+# (tests/fuzz/run): one line per target, and exit 1 if any crashed.
 fuzz: deps
 	$(MAKE) $(FUZZ)
-	@fail=0; for f in $(FUZZ); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
-		t0=$$(date +%s); \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build-fuzz/ \
-			build-fuzz/corpus-$$n tests/fuzz/corpus/$$n >build-fuzz/$$n.log 2>&1; rc=$$?; \
-		t=$$(( $$(date +%s) - t0 )); \
-		x=$$(sed -n 's/^stat::number_of_executed_units: *//p' build-fuzz/$$n.log); \
-		if [ $$rc = 0 ]; then c="0 crashes"; else c="1 crash"; fail=1; fi; \
-		echo "fuzz: $$n: $${x:-0} executions in $$t s, $$c"; \
-		[ $$rc = 0 ] || grep -a -E 'ERROR|SUMMARY|check failed|runtime error|Test unit written' \
-			build-fuzz/$$n.log | head -n 8; \
-	done; exit $$fail
+	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ)
 
 demo: deps all
 	scripts/demo
