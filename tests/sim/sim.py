@@ -4006,6 +4006,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if shop is None:
                     raise SimError(404, "no Shopify shop %r" % (name,))
                 b = sim.bucket(shop)
+                if method != "GET" and "restore_rate" in data:
+                    b.refill()
+                    b.rate = _num(data["restore_rate"], "restore_rate", 0, 1e6)
                 if method != "GET" and "available" in data:
                     b.refill()
                     b.avail = _num(data["available"], "available", 0, b.size)

@@ -977,6 +977,8 @@ shopify_done(struct http_req *r, void *arg)
 	    "extensions"), "code");
 	if (r->status == 200 && json_is_string(code) && !strcmp(json_string_value(code), "THROTTLED")) {
 		c->throttled++;
+		/* the bucket refills only now: the retry is answered, however slow the machine */
+		ctl_do("POST", "/_sim/bucket", "{\"shop\": \"demo\", \"available\": 1000}");
 		c->rets[0] = http_retry(c->h, r, c->delay);
 	}
 	json_decref(j);
@@ -986,7 +988,8 @@ static void
 test_retry_throttled_200(void **state)
 {
 	(void)state;
-	ctl_do("POST", "/_sim/bucket", "{\"shop\": \"demo\", \"available\": 0}");
+	/* empty and not refilling: the first answer is THROTTLED on any machine */
+	ctl_do("POST", "/_sim/bucket", "{\"shop\": \"demo\", \"available\": 0, \"restore_rate\": 0}");
 	struct http *h = new_http(0, 10);
 	struct rctx c = { h, 0, { 7 }, 0.1, 0 };
 	struct http_req r;
