@@ -156,6 +156,51 @@ corr_fail(struct corr *k, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(m, sizeof m, fmt, ap);
 	va_end(ap);
+	m[utf8_prefix(m, sizeof m - 1)] = '\0';
 	memcpy(k->error, m, sizeof m);
 	k->status = status;
+}
+
+int
+utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+	if (n <= max)
+		return (int)n;
+	/* s[max] is not kept: back off while it continues a character */
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return (int)max;
+}
+
+int
+cred_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+			return 0;
+	return n > 0;
+}
+
+int
+id_cmp(const char *a, const char *b)
+{
+	size_t x = strlen(a), y = strlen(b);
+	return x != y ? (x < y ? -1 : 1) : strcmp(a, b);
+}
+
+int
+id_ptr_cmp(const void *a, const void *b)
+{
+	return id_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+gmt8_time(time_t t, char *out, size_t outlen)
+{
+	struct tm tm;
+	time_t b = t + 8 * 3600;
+	if (!gmtime_r(&b, &tm) || strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		return -1;
+	return 0;
 }

@@ -17,6 +17,7 @@
 #define INVKIT_PLATFORM_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "config.h"
 #include "http.h"
@@ -132,8 +133,24 @@ int http_fail_code(const struct http_req *r);
 /*
  * Set a correction's status and its error text (printf-style).  The
  * arguments may quote k->error itself: the text is formatted aside first.
+ * A text too long is cut on a UTF-8 character boundary (a platform's
+ * Chinese message never ends in half a character).
  */
 void corr_fail(struct corr *k, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Helpers the drivers share. */
+/* The length of the longest prefix of the string s, at most max bytes,
+ * that ends on a UTF-8 character boundary (for "%.*s"). */
+int utf8_prefix(const char *s, size_t max);
+/* A credential read from a file: not empty, no space or control character. */
+int cred_ok(const char *s, size_t n);
+/* Order of two decimal ids as numbers, of any length (shorter first). */
+int id_cmp(const char *a, const char *b);
+/* id_cmp for qsort/bsearch over an array of char *. */
+int id_ptr_cmp(const void *a, const void *b);
+/* Time t as Beijing time (GMT+8, no daylight saving), "yyyy-MM-dd HH:mm:ss",
+ * whatever the machine's time zone: 0, or -1 if out is too small. */
+int gmt8_time(time_t t, char *out, size_t outlen);
 
 #endif

@@ -90,7 +90,6 @@
 /* For the known-answer tests (tests/unit/test_drv_douyin.c). */
 int dy_sign(const char *secret, int md5, const char *app_key, const char *method,
     const char *param_json, const char *ts, char *out, size_t outlen);
-void dy_timestamp(time_t t, char *out, size_t outlen);
 
 struct dy {
 	char *base;		/* base_url, no trailing '/' */
@@ -158,16 +157,6 @@ dy_sign(const char *secret, int md5, const char *app_key, const char *method,
 	explicit_bzero(s.s, s.len);
 	buf_release(&s);
 	return rc;
-}
-
-/* t as Beijing time (GMT+8, no daylight saving), "yyyy-MM-dd HH:mm:ss". */
-void
-dy_timestamp(time_t t, char *out, size_t outlen)
-{
-	struct tm tm;
-	time_t b = t + 8 * 3600;
-	if (!gmtime_r(&b, &tm) || !strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm))
-		snprintf(out, outlen, "1970-01-01 08:00:00");
 }
 
 /* ---- helpers ---- */
@@ -247,7 +236,7 @@ call_prepare(struct chan *c, struct call *q, const char *method, json_t *param)
 
 	if (!pj)
 		die(EX_SOFTWARE, "cannot encode param_json");
-	dy_timestamp(time(NULL), ts, sizeof ts);
+	gmt8_time(time(NULL), ts, sizeof ts);
 	if (dy_sign(d->secret, d->md5, d->app_key, method, pj, ts, sign, sizeof sign) < 0)
 		die(EX_SOFTWARE, "%s failed (libcrypto)", d->md5 ? "MD5" : "HMAC-SHA256");
 	http_req_init(&q->r);
@@ -803,15 +792,6 @@ dy_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 /* ---- open and close ---- */
 
 static int
-printable(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-			return 0;
-	return n > 0;
-}
-
-static int
 dy_open(struct chan *c, struct buf *err)
 {
 	const struct chan_cfg *cc = c->cc;
@@ -828,7 +808,7 @@ dy_open(struct chan *c, struct buf *err)
 	}
 	if (chan_get_int(c->cfg, cc, "rate_limit", RATE_DEFAULT, 1, 1000, &rate, err) < 0)
 		return EX_CONFIG;
-	if (!key || !printable(key, strlen(key))) {
+	if (!key || !cred_ok(key, strlen(key))) {
 		buf_addf(err, "%s:%d: [%s]: app_key = is required (the app's key, 抖店开放平台, "
 		    "控制台, 应用详情)", path, cc->line, c->name);
 		return EX_CONFIG;
@@ -845,8 +825,8 @@ dy_open(struct chan *c, struct buf *err)
 	}
 	buf_release(&e);
 	const char *colon = memchr(sec.s, ':', sec.len);
-	if (!colon || !printable(sec.s, (size_t)(colon - sec.s)) ||
-	    !printable(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
+	if (!colon || !cred_ok(sec.s, (size_t)(colon - sec.s)) ||
+	    !cred_ok(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
 		buf_addf(err, "%s: [%s]: the secret must be app_secret:access_token, on one line", path,
 		    c->name);
 		explicit_bzero(sec.s, sec.len);

@@ -91,11 +91,9 @@
 #define ID_MAX 24		/* longest skuId we accept (JD's are up to 14 digits) */
 #define RATE_DEFAULT 10		/* calls per second (UNVERIFIED) */
 #define RATE_MIN 0.25
-#define GMT8 (8 * 3600)		/* Beijing time, no daylight saving */
 
 /* For the known-answer tests (tests/unit/test_drv_jd.c). */
 int jd_sign(const char *secret, const char *const *kv, size_t n, char *out, size_t outlen);
-int jd_timestamp(time_t t, char *out, size_t outlen);
 
 struct jd {
 	char *url;		/* base_url + /routerjson */
@@ -160,17 +158,6 @@ jd_sign(const char *secret, const char *const *kv, size_t n, char *out, size_t o
 	return rc;
 }
 
-/* t as JOS wants it: "yyyy-MM-dd HH:mm:ss" in GMT+8, whatever TZ says. */
-int
-jd_timestamp(time_t t, char *out, size_t outlen)
-{
-	struct tm tm;
-	time_t b = t + GMT8;
-	if (!gmtime_r(&b, &tm) || strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		return -1;
-	return 0;
-}
-
 /* ---- helpers ---- */
 
 static void
@@ -206,19 +193,6 @@ jid(json_t *v, char *out, size_t outlen)
 	return 0;
 }
 
-/* The longest prefix of s, at most max bytes, that does not cut a UTF-8 character. */
-static int
-utf8_cut(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-	if (n <= max)
-		return (int)n;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return (int)n;
-}
-
 /*
  * Prepare a signed call of method with its parameters p (360buy_param_json,
  * keys sorted), as a form-encoded POST.
@@ -230,7 +204,7 @@ req_prepare(struct chan *c, struct http_req *r, const char *method, json_t *p)
 	char ts[32], sign[40];
 	char *pj = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
 
-	if (!pj || jd_timestamp(time(NULL), ts, sizeof ts) < 0)
+	if (!pj || gmt8_time(time(NULL), ts, sizeof ts) < 0)
 		die(EX_SOFTWARE, "cannot build a JD call");
 	const char *kv[] = { "360buy_param_json", pj, "access_token", d->token, "app_key", d->app_key,
 		"method", method, "timestamp", ts, "v", "2.0" };
@@ -285,7 +259,7 @@ auth_code(const char *code)
 static void
 add_words(struct buf *m, const char *s)
 {
-	int n = s ? utf8_cut(s, 400) : 0;
+	int n = s ? utf8_prefix(s, 400) : 0;
 	for (int i = 0; i < n; i++)
 		buf_addc(m, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i]);
 }
@@ -472,14 +446,6 @@ rows_release(struct rows *rs)
 	memset(rs, 0, sizeof *rs);
 }
 
-/* Numeric ids compare as numbers: shorter first, then by digits. */
-static int
-id_cmp(const char *a, const char *b)
-{
-	size_t x = strlen(a), y = strlen(b);
-	return x != y ? (x < y ? -1 : 1) : strcmp(a, b);
-}
-
 static int
 row_cmp(const void *a, const void *b)
 {
@@ -645,12 +611,6 @@ item_ok(const struct corr *k)
 }
 
 static int
-str_cmp(const void *a, const void *b)
-{
-	return id_cmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 jd_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
 {
 	const char **ids = xcalloc(n ? n : 1, sizeof *ids);
@@ -664,7 +624,7 @@ jd_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
 			ids[ni++] = v[i]->item;
 	}
 	if (ni > 1)
-		qsort(ids, ni, sizeof *ids, str_cmp);
+		qsort(ids, ni, sizeof *ids, id_ptr_cmp);
 	for (size_t i = 0; i < ni; i++)
 		if (!u || strcmp(ids[u - 1], ids[i]))
 			ids[u++] = ids[i];
@@ -745,14 +705,14 @@ wr_done(struct http_req *r, void *arg)
 		w->state = W_RETRY;
 		w->wait = retry_after(r);
 		describe(w->c, &m, r, &a, M_SET);
-		snprintf(k->error, sizeof k->error, "not applied: %.*s", utf8_cut(m.s, 200), m.s);
+		snprintf(k->error, sizeof k->error, "not applied: %.*s", utf8_prefix(m.s, 200), m.s);
 		break;
 	case A_REFUSED:
 		w->state = W_DONE;
 		w->auth = a.auth;
 		describe(w->c, &m, r, &a, M_SET);
-		snprintf(w->msg, sizeof w->msg, "%.*s", utf8_cut(m.s, sizeof w->msg - 1), m.s);
-		corr_fail(k, CS_FAILED, "not written: %.*s", utf8_cut(m.s, 240), m.s);
+		snprintf(w->msg, sizeof w->msg, "%.*s", utf8_prefix(m.s, sizeof w->msg - 1), m.s);
+		corr_fail(k, CS_FAILED, "not written: %.*s", utf8_prefix(m.s, 240), m.s);
 		break;
 	default:
 		/* lost, or answered in a shape we do not know: it may have been applied */
@@ -795,7 +755,7 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 	if (rc) {
 		for (size_t i = 0; i < n; i++)
 			corr_fail(pend[i], CS_FAILED, "not written: the read before writing failed: %.*s",
-			    utf8_cut(err->s, 200), err->s);
+			    utf8_prefix(err->s, 200), err->s);
 		*npend = 0;
 		goto out;
 	}
@@ -841,7 +801,7 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 				continue;
 			if (rrc) {
 				corr_fail(k, CS_FAILED, "unknown outcome: the answer was lost, and the "
-				    "re-read failed: %.*s", utf8_cut(e.s, 160), e.s);
+				    "re-read failed: %.*s", utf8_prefix(e.s, 160), e.s);
 				w->state = W_DONE;
 			} else if (k->has_current && k->current == k->to) {
 				k->status = CS_APPLIED;
@@ -945,7 +905,7 @@ jd_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 					char e[sizeof p[i]->error];
 					snprintf(e, sizeof e, "%s", p[i]->error);
 					corr_fail(p[i], CS_FAILED, "not written: gave up after %d attempts: "
-					    "%.*s", MAX_ROUNDS, utf8_cut(e, 200), e);
+					    "%.*s", MAX_ROUNDS, utf8_prefix(e, 200), e);
 				}
 				break;
 			}
@@ -954,22 +914,13 @@ jd_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 	}
 	for (size_t i = 0; i < n; i++)
 		if (v[i]->status == CS_PENDING)
-			corr_fail(v[i], CS_FAILED, "not written: %.*s", rc ? utf8_cut(err->s, 200) : 13,
+			corr_fail(v[i], CS_FAILED, "not written: %.*s", rc ? utf8_prefix(err->s, 200) : 13,
 			    rc ? err->s : "not attempted");
 	free(pend);
 	return rc;
 }
 
 /* ---- open and close ---- */
-
-static int
-printable(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-			return 0;
-	return n > 0;
-}
 
 static int
 jd_open(struct chan *c, struct buf *err)
@@ -987,7 +938,7 @@ jd_open(struct chan *c, struct buf *err)
 	}
 	if (chan_get_int(c->cfg, cc, "rate_limit", RATE_DEFAULT, 1, 1000, &rate, err) < 0)
 		return EX_CONFIG;
-	if (!key || !printable(key, strlen(key))) {
+	if (!key || !cred_ok(key, strlen(key))) {
 		buf_addf(err, "%s:%d: [%s]: app_key = is required (the app's App Key, JD open "
 		    "platform console)", path, cc->line, c->name);
 		return EX_CONFIG;
@@ -999,8 +950,8 @@ jd_open(struct chan *c, struct buf *err)
 	}
 	buf_release(&e);
 	const char *colon = memchr(sec.s, ':', sec.len);
-	if (!colon || !printable(sec.s, (size_t)(colon - sec.s)) ||
-	    !printable(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
+	if (!colon || !cred_ok(sec.s, (size_t)(colon - sec.s)) ||
+	    !cred_ok(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
 		buf_addf(err, "%s: [%s]: the secret must be app_secret:access_token, on one line", path,
 		    c->name);
 		explicit_bzero(sec.s, sec.len);

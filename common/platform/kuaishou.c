@@ -182,18 +182,6 @@ scrub(const struct ks *k, struct buf *m)
 	buf_scrub(m, hide, 2);
 }
 
-/* The longest prefix of s of at most max bytes that ends on a UTF-8 character. */
-static int
-utf8_cut(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-	if (n <= max)
-		return (int)n;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return (int)max;
-}
-
 /* An id (a positive integer, or a string of digits) into out; -1 when not one. */
 static int
 jid(json_t *v, char *out, size_t outlen)
@@ -386,13 +374,6 @@ rows_release(struct rows *rs)
 }
 
 static int
-id_cmp(const char *a, const char *b)
-{
-	size_t x = strlen(a), y = strlen(b);
-	return x != y ? (x < y ? -1 : 1) : strcmp(a, b);
-}
-
-static int
 row_cmp(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
@@ -550,12 +531,6 @@ ks_pull(struct chan *c, const struct pull_opts *o,
 
 /* ---- read: open.item.get, one request per item ---- */
 
-static int
-str_cmp(const void *a, const void *b)
-{
-	return id_cmp(*(char *const *)a, *(char *const *)b);
-}
-
 /*
  * Read the items of v.  Strict (the driver's read): any failure fails the
  * whole read.  Lenient (before a write): an item the platform refuses
@@ -580,7 +555,7 @@ read_items(struct chan *c, struct corr **v, size_t n, int lenient, struct buf *e
 			pids[np++] = xstrdup(pid);
 	}
 	if (np > 1)
-		qsort(pids, np, sizeof *pids, str_cmp);
+		qsort(pids, np, sizeof *pids, id_ptr_cmp);
 	for (size_t i = 0; i < np; i++) {
 		if (u && !strcmp(pids[u - 1], pids[i])) {
 			free(pids[i]);
@@ -611,7 +586,7 @@ read_items(struct chan *c, struct corr **v, size_t n, int lenient, struct buf *e
 			for (size_t i = 0; i < n; i++)
 				if (!parse_item(v[i]->item, pid, sid) && !strcmp(pid, pids[q]))
 					snprintf(v[i]->error, sizeof v[i]->error, "%.*s",
-					    utf8_cut(err->s, sizeof v[i]->error - 1), err->s);
+					    utf8_prefix(err->s, sizeof v[i]->error - 1), err->s);
 			buf_reset(err);
 			qrc = 0;
 		}
@@ -699,7 +674,7 @@ wr_done(struct http_req *r, void *arg)
 		/* not processed: again, after a re-read */
 		w->wait = retry_after(r);
 		w->state = W_RETRY;
-		snprintf(k->error, sizeof k->error, "%.*s", utf8_cut(m.s, 250), m.s);
+		snprintf(k->error, sizeof k->error, "%.*s", utf8_prefix(m.s, 250), m.s);
 	} else if (r->status == 200 && res == 1) {
 		w->state = W_DONE;
 		k->status = CS_APPLIED;
@@ -708,9 +683,9 @@ wr_done(struct http_req *r, void *arg)
 		w->state = W_UNKNOWN;	/* answered, not in a shape we know: may have been applied */
 	} else {
 		w->auth_failed = auth_refused(r, res);
-		snprintf(w->msg, sizeof w->msg, "%.*s", utf8_cut(m.s, sizeof w->msg - 1), m.s);
+		snprintf(w->msg, sizeof w->msg, "%.*s", utf8_prefix(m.s, sizeof w->msg - 1), m.s);
 		w->state = W_DONE;
-		corr_fail(k, CS_FAILED, "not written: %.*s", utf8_cut(m.s, 230), m.s);
+		corr_fail(k, CS_FAILED, "not written: %.*s", utf8_prefix(m.s, 230), m.s);
 	}
 	json_decref(j);
 	buf_release(&m);
@@ -762,7 +737,7 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 	if ((rc = read_items(c, pend, n, 1, err)) != 0) {
 		for (size_t i = 0; i < n; i++)
 			corr_fail(pend[i], CS_FAILED, "not written: the read before writing failed: %.*s",
-			    utf8_cut(err->s, 190), err->s);
+			    utf8_prefix(err->s, 190), err->s);
 		*npend = 0;
 		goto out;
 	}
@@ -771,7 +746,7 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 		int64_t change = 0, after = 0;
 		if (!k->has_current && k->error[0]) {
 			corr_fail(k, CS_FAILED, "not written: the read before writing was refused: %.*s",
-			    utf8_cut(k->error, 200), k->error);
+			    utf8_prefix(k->error, 200), k->error);
 		} else if (!k->has_current) {
 			corr_fail(k, CS_FAILED, "not written: no SKU %.60s in the shop (gone, or not "
 			    "listed)", k->item);
@@ -807,7 +782,7 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 				if (ws[i].state == W_UNKNOWN) {
 					ws[i].state = W_DONE;
 					corr_fail(ws[i].k, CS_FAILED, "unknown outcome: the answer was lost, "
-					    "and the re-read failed: %.*s", utf8_cut(e.s, 150), e.s);
+					    "and the re-read failed: %.*s", utf8_prefix(e.s, 150), e.s);
 				}
 		} else {
 			for (size_t i = 0; i < nw; i++) {
@@ -906,7 +881,7 @@ ks_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 				char e[sizeof pend[i]->error];
 				snprintf(e, sizeof e, "%s", pend[i]->error);
 				corr_fail(pend[i], CS_FAILED, "not written: gave up after %d attempts: %.*s",
-				    MAX_ROUNDS, utf8_cut(e, 190), e);
+				    MAX_ROUNDS, utf8_prefix(e, 190), e);
 			}
 			break;
 		}
@@ -914,22 +889,13 @@ ks_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 	}
 	for (size_t i = 0; i < n; i++)
 		if (v[i]->status == CS_PENDING)
-			corr_fail(v[i], CS_FAILED, "not written: %.*s", utf8_cut(rc ? err->s :
+			corr_fail(v[i], CS_FAILED, "not written: %.*s", utf8_prefix(rc ? err->s :
 			    "not attempted", 200), rc ? err->s : "not attempted");
 	free(pend);
 	return rc;
 }
 
 /* ---- open and close ---- */
-
-static int
-printable(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-			return 0;
-	return n > 0;
-}
 
 static int
 ks_open(struct chan *c, struct buf *err)
@@ -949,7 +915,7 @@ ks_open(struct chan *c, struct buf *err)
 	}
 	if (chan_get_int(c->cfg, cc, "rate_limit", RATE_DEFAULT, 1, 1000, &rate, err) < 0)
 		return EX_CONFIG;
-	if (!key || !printable(key, strlen(key))) {
+	if (!key || !cred_ok(key, strlen(key))) {
 		buf_addf(err, "%s:%d: [%s]: app_key = is required (the appkey of the app, 应用详情)",
 		    path, cc->line, c->name);
 		return EX_CONFIG;
@@ -968,8 +934,8 @@ ks_open(struct chan *c, struct buf *err)
 	}
 	buf_release(&e);
 	const char *colon = memchr(sec.s, ':', sec.len);
-	if (!colon || !printable(sec.s, (size_t)(colon - sec.s)) ||
-	    !printable(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
+	if (!colon || !cred_ok(sec.s, (size_t)(colon - sec.s)) ||
+	    !cred_ok(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
 		buf_addf(err, "%s: [%s]: the secret must be sign_secret:access_token, on one line", path,
 		    c->name);
 		explicit_bzero(sec.s, sec.len);

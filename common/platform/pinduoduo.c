@@ -548,14 +548,6 @@ rows_free(struct row *v, size_t n)
 	free(v);
 }
 
-/* Numeric ids compare as numbers: shorter first, then by digits. */
-static int
-id_cmp(const char *a, const char *b)
-{
-	size_t x = strlen(a), y = strlen(b);
-	return x != y ? (x < y ? -1 : 1) : strcmp(a, b);
-}
-
 static int
 row_cmp(const void *a, const void *b)
 {
@@ -991,15 +983,6 @@ pdd_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf 
 /* ---- open and close ---- */
 
 static int
-printable(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-			return 0;
-	return n > 0;
-}
-
-static int
 pdd_open(struct chan *c, struct buf *err)
 {
 	const struct chan_cfg *cc = c->cc;
@@ -1015,7 +998,7 @@ pdd_open(struct chan *c, struct buf *err)
 	}
 	if (chan_get_int(c->cfg, cc, "rate_limit", RATE_DEFAULT, 1, 1000, &rate, err) < 0)
 		return EX_CONFIG;
-	if (!id || !printable(id, strlen(id))) {
+	if (!id || !cred_ok(id, strlen(id))) {
 		buf_addf(err, "%s:%d: [%s]: client_id = is required (the app's client_id, open "
 		    "platform console, 应用管理)", path, cc->line, c->name);
 		return EX_CONFIG;
@@ -1027,8 +1010,8 @@ pdd_open(struct chan *c, struct buf *err)
 	}
 	buf_release(&e);
 	const char *colon = memchr(sec.s, ':', sec.len);
-	if (!colon || !printable(sec.s, (size_t)(colon - sec.s)) ||
-	    !printable(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
+	if (!colon || !cred_ok(sec.s, (size_t)(colon - sec.s)) ||
+	    !cred_ok(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
 		buf_addf(err, "%s: [%s]: the secret must be client_secret:access_token, on one line",
 		    path, c->name);
 		explicit_bzero(sec.s, sec.len);

@@ -107,7 +107,6 @@ static const char *const sm_names[] = { "md5", "hmac", "hmac-sha256" };
 /* For the known-answer tests (tests/unit/test_drv_taobao.c). */
 int top_sign(int method, const char *secret, const char *const *kv, size_t n, char *out,
     size_t outlen);
-int top_timestamp(time_t t, char *out, size_t outlen);
 
 struct tb {
 	char *url;		/* base_url: the router */
@@ -182,17 +181,6 @@ top_sign(int method, const char *secret, const char *const *kv, size_t n, char *
 	buf_release(&s);
 	free(ix);
 	return ok ? 0 : -1;
-}
-
-/* t as TOP wants it: "yyyy-MM-dd HH:mm:ss" in GMT+8, whatever the local zone. */
-int
-top_timestamp(time_t t, char *out, size_t outlen)
-{
-	struct tm tm;
-	time_t b = t + 8 * 3600;
-	if (!gmtime_r(&b, &tm) || strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		return -1;
-	return 0;
 }
 
 /* ---- helpers ---- */
@@ -290,7 +278,7 @@ req_prepare(struct chan *c, struct http_req *r, const char *api, const char *con
 	const char **all = xcalloc(2 * (n + 9), sizeof *all);
 	size_t m = 0;
 
-	if (top_timestamp(time(NULL), ts, sizeof ts) < 0)
+	if (gmt8_time(time(NULL), ts, sizeof ts) < 0)
 		die(EX_SOFTWARE, "cannot format the time");
 	all[2 * m] = "method", all[2 * m + 1] = api, m++;
 	all[2 * m] = "app_key", all[2 * m + 1] = t->app_key, m++;
@@ -535,14 +523,6 @@ rows_release(struct rows *rs)
 	memset(rs, 0, sizeof *rs);
 }
 
-/* Numeric ids compare as numbers: shorter first, then by digits. */
-static int
-id_cmp(const char *a, const char *b)
-{
-	size_t x = strlen(a), y = strlen(b);
-	return x != y ? (x < y ? -1 : 1) : strcmp(a, b);
-}
-
 static int
 row_cmp(const void *a, const void *b)
 {
@@ -666,19 +646,13 @@ details_read(struct chan *c, char **ids, size_t n, struct rows *rs, struct buf *
 	return rc;
 }
 
-static int
-str_cmp(const void *a, const void *b)
-{
-	return id_cmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Sort and make distinct; returns the new count (the repeats are freed). */
 static size_t
 ids_unique(char **ids, size_t n)
 {
 	size_t u = 0;
 	if (n > 1)
-		qsort(ids, n, sizeof *ids, str_cmp);
+		qsort(ids, n, sizeof *ids, id_ptr_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (u && !strcmp(ids[u - 1], ids[i])) {
 			free(ids[i]);
@@ -1204,15 +1178,6 @@ tb_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 /* ---- open and close ---- */
 
 static int
-printable(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-			return 0;
-	return n > 0;
-}
-
-static int
 tb_open(struct chan *c, struct buf *err)
 {
 	const struct chan_cfg *cc = c->cc;
@@ -1230,7 +1195,7 @@ tb_open(struct chan *c, struct buf *err)
 	}
 	if (chan_get_int(c->cfg, cc, "rate_limit", RATE_DEFAULT, 1, 1000, &rate, err) < 0)
 		return EX_CONFIG;
-	if (!key || !printable(key, strlen(key))) {
+	if (!key || !cred_ok(key, strlen(key))) {
 		buf_addf(err, "%s:%d: [%s]: app_key = is required (the app's AppKey, open.taobao.com "
 		    "console)", path, cc->line, c->name);
 		return EX_CONFIG;
@@ -1251,8 +1216,8 @@ tb_open(struct chan *c, struct buf *err)
 	}
 	buf_release(&e);
 	const char *colon = memchr(sec.s, ':', sec.len);
-	if (!colon || !printable(sec.s, (size_t)(colon - sec.s)) ||
-	    !printable(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
+	if (!colon || !cred_ok(sec.s, (size_t)(colon - sec.s)) ||
+	    !cred_ok(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
 		buf_addf(err, "%s: [%s]: the secret must be app_secret:session_key, on one line", path,
 		    c->name);
 		explicit_bzero(sec.s, sec.len);

@@ -400,14 +400,6 @@ rows_release(struct rows *rs)
 	memset(rs, 0, sizeof *rs);
 }
 
-/* Numeric ids compare as numbers: shorter first, then by digits. */
-static int
-id_cmp(const char *a, const char *b)
-{
-	size_t x = strlen(a), y = strlen(b);
-	return x != y ? (x < y ? -1 : 1) : strcmp(a, b);
-}
-
 static int
 row_cmp(const void *a, const void *b)
 {
@@ -585,12 +577,6 @@ tt_pull(struct chan *c, const struct pull_opts *o,
 
 /* ---- read: inventory/search by SKU ids ---- */
 
-static int
-str_cmp(const void *a, const void *b)
-{
-	return id_cmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Rows of an inventory/search answer; -1 with why set when malformed. */
 static int
 inventory_rows(json_t *data, struct rows *rs, const char **why)
@@ -647,7 +633,7 @@ tt_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
 			sids[ns++] = xstrdup(sid);
 	}
 	if (ns > 1)
-		qsort(sids, ns, sizeof *sids, str_cmp);
+		qsort(sids, ns, sizeof *sids, id_ptr_cmp);
 	for (size_t i = 0; i < ns; i++) {
 		if (u && !strcmp(sids[u - 1], sids[i])) {
 			free(sids[i]);
@@ -1126,15 +1112,6 @@ tt_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 /* ---- open and close ---- */
 
 static int
-printable(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-			return 0;
-	return n > 0;
-}
-
-static int
 tt_open(struct chan *c, struct buf *err)
 {
 	const struct chan_cfg *cc = c->cc;
@@ -1151,12 +1128,12 @@ tt_open(struct chan *c, struct buf *err)
 	}
 	if (chan_get_int(c->cfg, cc, "rate_limit", RATE_DEFAULT, 1, 1000, &rate, err) < 0)
 		return EX_CONFIG;
-	if (!key || !printable(key, strlen(key))) {
+	if (!key || !cred_ok(key, strlen(key))) {
 		buf_addf(err, "%s:%d: [%s]: app_key = is required (the app's key, Partner Center, App "
 		    "and service)", path, cc->line, c->name);
 		return EX_CONFIG;
 	}
-	if (!cipher || !printable(cipher, strlen(cipher))) {
+	if (!cipher || !cred_ok(cipher, strlen(cipher))) {
 		buf_addf(err, "%s:%d: [%s]: shop_cipher = is required (the cipher of the shop, from "
 		    "Get Authorized Shops)", path, cc->line, c->name);
 		return EX_CONFIG;
@@ -1168,8 +1145,8 @@ tt_open(struct chan *c, struct buf *err)
 	}
 	buf_release(&e);
 	const char *colon = memchr(sec.s, ':', sec.len);
-	if (!colon || !printable(sec.s, (size_t)(colon - sec.s)) ||
-	    !printable(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
+	if (!colon || !cred_ok(sec.s, (size_t)(colon - sec.s)) ||
+	    !cred_ok(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
 		buf_addf(err, "%s: [%s]: the secret must be app_secret:access_token, on one line", path,
 		    c->name);
 		explicit_bzero(sec.s, sec.len);

@@ -1,7 +1,7 @@
 /*
  * test_drv_taobao.c - known answers for the Taobao Open Platform request
  * sign (common/platform/taobao.c, top_sign) and its GMT+8 timestamp
- * (top_timestamp).
+ * (gmt8_time, common/platform.c).
  *
  * The first case is the documentation's own worked example ("API调用方法
  * 详解", open.taobao.com/doc.htm?docId=101617, quoted at
@@ -35,7 +35,6 @@
 extern const struct driver drv_taobao;
 int top_sign(int method, const char *secret, const char *const *kv, size_t n, char *out,
     size_t outlen);
-int top_timestamp(time_t t, char *out, size_t outlen);
 
 enum { SM_MD5, SM_HMAC, SM_HMAC256 };
 
@@ -132,15 +131,15 @@ timestamps(void **state)
 	for (size_t i = 0; i < sizeof zones / sizeof *zones; i++) {
 		setenv("TZ", zones[i], 1);
 		tzset();
-		assert_int_equal(top_timestamp(0, out, sizeof out), 0);
+		assert_int_equal(gmt8_time(0, out, sizeof out), 0);
 		assert_string_equal(out, "1970-01-01 08:00:00");
-		assert_int_equal(top_timestamp(1700000000, out, sizeof out), 0);
+		assert_int_equal(gmt8_time(1700000000, out, sizeof out), 0);
 		assert_string_equal(out, "2023-11-15 06:13:20");
 		/* 2023-12-31 16:00:00 UTC is already the new year in Beijing */
-		assert_int_equal(top_timestamp(1704038400, out, sizeof out), 0);
+		assert_int_equal(gmt8_time(1704038400, out, sizeof out), 0);
 		assert_string_equal(out, "2024-01-01 00:00:00");
 	}
-	assert_int_equal(top_timestamp(0, out, 10), -1);
+	assert_int_equal(gmt8_time(0, out, 10), -1);
 }
 
 int
