@@ -101,6 +101,7 @@ struct chan {
 	struct http *http;		/* NULL for drivers without network */
 	int verbose;
 	void *priv;			/* the driver's */
+	size_t max_batch;		/* set by open to override the driver's max_batch (0: the driver's) */
 	/* what the last pull saw, for invpull's summary (drivers fill what applies) */
 	uint64_t pages;			/* list pages read */
 	uint64_t unmanaged;		/* items whose stock the platform does not track: not emitted */

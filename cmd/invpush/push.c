@@ -26,7 +26,7 @@ static double lastprog;
 static size_t
 batch_size(const struct chan *c)
 {
-	size_t max = c->drv->max_batch ? c->drv->max_batch : 1;
+	size_t max = c->max_batch ? c->max_batch : c->drv->max_batch ? c->drv->max_batch : 1;
 	return opt.batch && opt.batch < max ? opt.batch : max;
 }
 

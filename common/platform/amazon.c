@@ -1,7 +1,8 @@
 /*
  * amazon.c - the Amazon driver: merchant-fulfilled (MFN) quantities through
- * the Selling Partner API Listings Items API v2021-08-01, authorized by a
- * Login with Amazon (LWA) access token.
+ * the Selling Partner API Listings Items API v2021-08-01 (and the Feeds API
+ * 2021-06-30 for large pushes), FBA quantities read-only through the FBA
+ * Inventory API v1, authorized by a Login with Amazon (LWA) access token.
  *
  * Facts it relies on, with the page that states each one:
  *   - An LWA access token comes from POST https://api.amazon.com/auth/o2/token,
@@ -32,23 +33,65 @@
  *     burst 5); the x-amzn-RateLimit-Limit header returns the rate applied,
  *     "when available"; over it the answer is 429.
  *     https://developer-docs.amazon.com/sp-api/docs/usage-plans-and-rate-limits
+ *   - getInventorySummaries GET /fba/inventory/v1/summaries?details=true
+ *     &granularityType=Marketplace&granularityId=&marketplaceIds=[&sellerSkus=
+ *     (at most 50)][&nextToken=] answers {payload: {granularity,
+ *     inventorySummaries: [{sellerSku, inventoryDetails: {fulfillableQuantity,
+ *     inboundWorkingQuantity, inboundShippedQuantity, inboundReceivingQuantity,
+ *     reservedQuantity.totalReservedQuantity, researchingQuantity
+ *     .totalResearchingQuantity, unfulfillableQuantity
+ *     .totalUnfulfillableQuantity}}]}, pagination: {nextToken}}; 2 requests/s,
+ *     burst 2; a nextToken expires after 30 s.
+ *     https://developer-docs.amazon.com/sp-api/docs/fba-inventory-api-v1-use-case-guide
+ *     https://github.com/amzn/selling-partner-api-models/blob/main/models/fba-inventory-api-model/fbaInventory.json
+ *   - Feeds 2021-06-30: createFeedDocument POST /feeds/2021-06-30/documents
+ *     {contentType} -> {feedDocumentId, url} (0.5/s, burst 15); the document is
+ *     PUT to url with that Content-Type; createFeed POST /feeds/2021-06-30/feeds
+ *     {feedType, marketplaceIds, inputFeedDocumentId} -> {feedId} (0.0083/s,
+ *     burst 15); getFeed GET .../feeds/{feedId} -> {processingStatus IN_QUEUE |
+ *     IN_PROGRESS | DONE | CANCELLED | FATAL, resultFeedDocumentId} (2/s, burst
+ *     15); getFeedDocument GET .../documents/{id} -> {url,
+ *     compressionAlgorithm}.  The Feed object does not name its input
+ *     document, so getFeeds cannot find a feed by the document we uploaded.
+ *     https://developer-docs.amazon.com/sp-api/docs/feeds-api-v2021-06-30-reference
+ *     (rates and shapes read from Amazon's model as SDKs mirror it)
+ *   - JSON_LISTINGS_FEED: {header: {sellerId, version: "2.0", issueLocale},
+ *     messages: [{messageId, sku, operationType: PATCH, productType,
+ *     patches}]}, at most 25,000 messages (../shared/PLATFORMS.md); its
+ *     processing report {header, issues: [{messageId, code, severity,
+ *     message, attributeName?, sku?}], summary: {errors, warnings,
+ *     messagesProcessed, messagesAccepted, messagesInvalid}}.
+ *     https://developer-docs.amazon.com/sp-api/docs/building-listings-management-workflows-guide
+ *     (UNVERIFIED against the page itself: the report shape was read from an
+ *     SDK's schema, and whether Amazon gzips the report of this feed type)
  * UNVERIFIED (and handled either way): pageSize at most 20 (we ask for 20);
  * the pagination object {nextToken} and numberOfResults field names; the
  * 403 {"errors":[{"code":"Unauthorized"}]} of an expired token (we fetch a
  * new token on any 401/403 once, then give up with 77); whether a 429
  * carries Retry-After (used when present, else back off); whether INVALID
- * comes with HTTP 200 or 400 (both read); getListingsItem's burst of 10.
+ * comes with HTTP 200 or 400 (both read); getListingsItem's burst of 10;
+ * searchListingsItems' identifiers (at most 20, with identifiersType=SKU);
+ * that a comma inside a sellerSkus value, percent-encoded, is not a list
+ * separator; that every inventoryDetails field is present (a missing one
+ * for a state asked for stops the pull with 65 rather than guess 0).
  *
  * Items.  An item is the seller SKU; location "" (one merchant pool per
  * marketplace); state "available"; qty the quantity of the DEFAULT
  * fulfillment channel (merchant-fulfilled).  Listings with no DEFAULT
  * quantity (fulfilled by Amazon) are not emitted (counted as unmanaged).
- * FBA quantities (the FBA Inventory API) are not pulled: Amazon owns them.
+ * With `fba = yes` (or `only`, without the merchant quantities) the FBA
+ * summaries follow, one record per SKU and state at location "fba": state
+ * fulfillable, inbound_working, inbound_shipped, inbound_receiving,
+ * reserved, researching, unfulfillable (`fba_states =`, default
+ * fulfillable), as shipbob.c names a 3PL's states.  They are read-only:
+ * Amazon owns them, and push refuses every correction at location "fba".
  *
  * Pull.  Without filters: every page of searchListingsItems, read to the
  * end before anything is emitted; more than 1000 listings cannot be paged
  * through, so such a pull stops with 69 and says to filter by SKU.  With
- * --sku/--item filters: getListingsItem per SKU (no 1000 limit).
+ * --sku/--item filters: getListingsItem per SKU (no 1000 limit).  FBA pages
+ * are paced at the rate Amazon reports (2/s) and read within a nextToken's
+ * 30 s life; a pull that fails on either half emits nothing.
  *
  * Push (DESIGN.md, rule 3: re-read).  Amazon has no relative change, no
  * compare-and-set and no idempotency key.  Immediately before each PATCH the
@@ -61,12 +104,35 @@
  * applied later.  A 429 or 503 means "not processed": read again, then
  * PATCH again.  A 401/403 fetches a new access token once.
  *
+ * Push by feed.  A batch of at least `feed_min` corrections (default 50;
+ * 0: never) goes as one JSON_LISTINGS_FEED, and such a channel takes
+ * batches of up to 10,000 (open sets the channel's max_batch).  The SKUs are re-read just
+ * before the feed is built (searchListingsItems by identifiers, 20 a
+ * request) and decided as above; only those still at `from` become
+ * messages, messageId i + 1 for the i-th.  Document, upload (no access
+ * token goes to the upload URL), createFeed, then getFeed from 0.5 s
+ * doubling to 30 s (progress on stderr with -v) until DONE, CANCELLED or
+ * FATAL, at most `feed_wait` seconds (default 3600).  DONE: the processing
+ * report maps each ERROR issue to its message (failed, with Amazon's
+ * words); every other message is applied (accepted, as a PATCH's
+ * ACCEPTED).  CANCELLED: failed, not written.  A createFeed refused with
+ * 429/503 created nothing: re-read and send again (at most 7 rounds).
+ * A createFeed whose answer was lost is never sent again, and cannot be
+ * found again either (a Feed does not name its input document): its SKUs
+ * are re-read, those at `to` applied and the others failed "unknown
+ * outcome"; so are those of a FATAL feed ("some, none or all" applied), a
+ * feed still processing at feed_wait, and a report that cannot be read or
+ * does not cover every message.
+ *
  * The race window that remains.  A sale between our re-read and the moment
  * Amazon applies the patch is overwritten by the absolute quantity: the
  * re-read round trip plus Amazon's asynchronous processing of the accepted
- * patch - usually seconds, at worst minutes (not documented).  The next
- * pull sees the result; the merchant order itself is never lost, only the
- * shown quantity is one sale too high until then.
+ * patch - usually seconds, at worst minutes (not documented).  For a feed
+ * the window runs from the re-read to the moment Amazon processes the feed:
+ * the upload and createFeed round trips plus Amazon's queue, usually
+ * minutes, up to feed_wait and beyond.  The next pull sees the result; the
+ * merchant order itself is never lost, only the shown quantity is one sale
+ * too high until then.
  */
 #include "platform.h"
 
@@ -84,6 +150,21 @@
 #define AUTH_ATTEMPTS 8		/* readings of one batch while tokens expire under it */
 #define MAX_PASSES 3		/* full readings while the list keeps changing */
 #define DEFAULT_LWA "https://api.amazon.com/auth/o2/token"
+#define FBA_PATH "/fba/inventory/v1/summaries"
+#define FBA_SKUS 50		/* sellerSkus in one request (documented) */
+#define FBA_LOCATION "fba"	/* the location of FBA records */
+#define FEEDS "/feeds/2021-06-30"
+#define FEED_BATCH 10000	/* corrections in one push() call, one feed (<= 25,000) */
+#define FEED_MIN 50		/* feed_min default */
+#define FEED_WAIT 3600		/* feed_wait default, seconds */
+#define FEED_CTYPE "application/json; charset=UTF-8"
+
+/* FBA quantities, in the order records are emitted */
+enum { F_FULFILLABLE, F_INB_WORKING, F_INB_SHIPPED, F_INB_RECEIVING, F_RESERVED, F_RESEARCHING,
+	F_UNFULFILLABLE, NFBA };
+static const char *const fba_names[NFBA] = { "fulfillable", "inbound_working", "inbound_shipped",
+	"inbound_receiving", "reserved", "researching", "unfulfillable" };
+enum { FBA_NO, FBA_YES, FBA_ONLY };
 
 struct amz {
 	char *api;		/* base_url without trailing slash */
@@ -94,6 +175,11 @@ struct amz {
 	char *access;		/* "x-amz-access-token: ...", NULL: none yet */
 	double expires;		/* mono_now() when the access token is to be renewed */
 	double rate;		/* rate the bucket was last set to */
+	char *seller;		/* seller_id as given, for the feed header */
+	int fba;		/* FBA_NO, FBA_YES, FBA_ONLY */
+	int fba_want[NFBA];	/* the FBA states to emit */
+	double fba_rate, fba_next;	/* getInventorySummaries pacing */
+	long long feed_min, feed_wait;	/* 0: no feeds */
 };
 
 /* ---- helpers ---- */
@@ -323,9 +409,52 @@ struct cur {
 	/* private */
 	struct http_req r;
 	int code, auth;
+	size_t ngrp;		/* search: this request reads v[0..ngrp) (itself first) */
 	struct chan *c;
 	struct buf err;
 };
+
+/*
+ * The answer of a searchListingsItems by identifiers: the listings of the
+ * group's SKUs; a SKU it does not return has no listing.
+ */
+static void
+grp_done(struct http_req *r, void *arg)
+{
+	struct cur *g = arg;
+	struct amz *a = g->c->priv;
+	rate_seen(g->c, r);
+	if (r->status != 200) {
+		for (size_t i = 0; i < g->ngrp; i++) {
+			g[i].auth = r->status == 401 || r->status == 403;
+			g[i].code = g[i].auth ? 0 : http_fail_code(r);
+			buf_reset(&g[i].err);
+			describe(g->c, &g[i].err, r, "GET", r->url.s);
+		}
+		return;
+	}
+	json_t *j = json_loadb(r->resp.s ? r->resp.s : "", r->resp.len, 0, NULL);
+	json_t *items = json_object_get(j, "items");
+	if (!json_is_array(items)) {
+		g->code = EX_DATAERR;
+		buf_addf(&g->err, "[%s]: GET %s%s{sellerId}?identifiers=: the answer is not a list of "
+		    "listings (no items)", g->c->name, a->apipath, LISTINGS);
+	}
+	for (size_t k = 0; k < json_array_size(items); k++) {
+		json_t *it = json_array_get(items, k);
+		const char *sku = json_string_value(json_object_get(it, "sku"));
+		for (size_t i = 0; sku && i < g->ngrp; i++) {
+			const char *pt;
+			if (strcmp(sku, g[i].sku) != 0)
+				continue;
+			g[i].found = 1;
+			listing_parse(it, a->mkt, &g[i].has_qty, &g[i].qty, &pt);
+			free(g[i].ptype);
+			g[i].ptype = pt ? xstrdup(pt) : NULL;
+		}
+	}
+	json_decref(j);
+}
 
 static void
 cur_done(struct http_req *r, void *arg)
@@ -375,12 +504,14 @@ refused(struct chan *c)
 }
 
 /*
- * Read every SKU of v.  A 401/403 fetches a new token and reads those SKUs
- * again; a second refusal of a token that had not expired is final (77).
- * 0 or an exit code.
+ * Read every SKU of v: one getListingsItem each, or with search set one
+ * searchListingsItems by identifiers for up to 20 SKUs (a SKU with a comma
+ * cannot be one of a list: it is read alone).  A 401/403 fetches a new token
+ * and reads those SKUs again; a second refusal of a token that had not
+ * expired is final (77).  0 or an exit code.
  */
 static int
-cur_read(struct chan *c, struct cur *v, size_t n, struct buf *err)
+cur_read(struct chan *c, struct cur *v, size_t n, int search, struct buf *err)
 {
 	struct amz *a = c->priv;
 	int rc = 0, strikes = 0;
@@ -392,16 +523,41 @@ cur_read(struct chan *c, struct cur *v, size_t n, struct buf *err)
 			struct cur *u = &v[i];
 			if (attempt && !u->auth)
 				continue;
-			u->c = c;
-			u->auth = u->code = u->found = u->has_qty = 0;
-			buf_reset(&u->err);
+			/* search: up to PAGE_SIZE SKUs without a comma, next to each other */
+			size_t k = 1, len = strlen(u->sku);
+			while (search && !strchr(u->sku, ',') && i + k < n && k < PAGE_SIZE &&
+			    (!attempt || v[i + k].auth) && !strchr(v[i + k].sku, ',') &&
+			    (len += strlen(v[i + k].sku) + 1) < 1800)
+				k++;
+			for (size_t q = 0; q < k; q++) {
+				u[q].c = c;
+				u[q].auth = u[q].code = u[q].found = u[q].has_qty = 0;
+				u[q].ngrp = 0;
+				buf_reset(&u[q].err);
+			}
 			req_prepare(c, &u->r, "GET");
-			buf_addc(&u->r.url, '/');
-			buf_add_pctenc(&u->r.url, u->sku);
-			buf_adds(&u->r.url, "?marketplaceIds=");
-			buf_adds(&u->r.url, a->mkt_enc);
-			buf_adds(&u->r.url, "&includedData=summaries,fulfillmentAvailability");
-			u->r.done = cur_done;
+			if (search && !strchr(u->sku, ',')) {
+				u->ngrp = k;
+				buf_adds(&u->r.url, "?marketplaceIds=");
+				buf_adds(&u->r.url, a->mkt_enc);
+				buf_adds(&u->r.url, "&identifiersType=SKU&identifiers=");
+				for (size_t q = 0; q < k; q++) {
+					if (q)
+						buf_addc(&u->r.url, ',');
+					buf_add_pctenc(&u->r.url, u[q].sku);
+				}
+				buf_addf(&u->r.url, "&includedData=summaries,fulfillmentAvailability"
+				    "&pageSize=%d", PAGE_SIZE);
+				u->r.done = grp_done;
+				i += k - 1;
+			} else {
+				buf_addc(&u->r.url, '/');
+				buf_add_pctenc(&u->r.url, u->sku);
+				buf_adds(&u->r.url, "?marketplaceIds=");
+				buf_adds(&u->r.url, a->mkt_enc);
+				buf_adds(&u->r.url, "&includedData=summaries,fulfillmentAvailability");
+				u->r.done = cur_done;
+			}
 			u->r.arg = u;
 			http_submit(c->http, &u->r);
 			todo++;
@@ -418,8 +574,10 @@ cur_read(struct chan *c, struct cur *v, size_t n, struct buf *err)
 			}
 			auth |= v[i].auth;
 		}
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			http_req_release(&v[i].r);
+			http_req_init(&v[i].r);
+		}
 		if (!auth || rc)
 			break;
 		if ((refused(c) && ++strikes >= 2) || attempt + 1 == AUTH_ATTEMPTS) {
@@ -575,22 +733,225 @@ search_all(struct chan *c, struct row **out, size_t *nout, uint64_t *unmanaged, 
 	return rc;
 }
 
+/* ---- FBA inventory summaries (read-only) ---- */
+
+struct frow {
+	char *sku;
+	int64_t q[NFBA];
+};
+
+static int
+frow_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct frow *)x)->sku, ((const struct frow *)y)->sku);
+}
+
+static void
+frows_free(struct frow *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(r[i].sku);
+	free(r);
+}
+
+/*
+ * One synchronous SP-API call (token, when tok is set, renewed on a
+ * 401/403 as cur_read does).  r is the caller's to inspect and release.
+ * No cost: these operations have buckets of their own, paced by the caller.
+ * 0 or an exit code (the token could not be had).
+ */
+static int
+call(struct chan *c, struct http_req *r, const char *method, const char *url, const char *body,
+    const char *ctype, int tok, int idem, struct buf *err)
+{
+	struct amz *a = c->priv;
+	int rc, strikes = 0;
+	for (int attempt = 0;; attempt++) {
+		if (tok && (rc = token_ok(c, err)) != 0) {
+			http_req_init(r);
+			return rc;
+		}
+		http_req_init(r);
+		r->method = method;
+		buf_adds(&r->url, url);
+		if (tok)
+			r->hdrs = curl_slist_append(r->hdrs, a->access);
+		if (tok)
+			r->hdrs = curl_slist_append(r->hdrs, "Accept: application/json");
+		if (body) {
+			struct buf h = BUF_INIT;
+			buf_addf(&h, "Content-Type: %s", ctype);
+			r->hdrs = curl_slist_append(r->hdrs, h.s);
+			r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+			buf_release(&h);
+			buf_adds(&r->body, body);
+		}
+		r->idempotent = idem;
+		r->no_retry = !idem;
+		r->cost = 0;
+		r->done = req_done_noop;
+		http_submit(c->http, r);
+		http_run(c->http);
+		if (tok && (r->status == 401 || r->status == 403) && attempt + 1 < AUTH_ATTEMPTS &&
+		    !(refused(c) && ++strikes >= 2)) {
+			free_secret(a->access);
+			a->access = NULL;
+			http_req_release(r);
+			continue;
+		}
+		return 0;
+	}
+}
+
+/* A whole number >= 0 at o.k (k1.k2 when k2), or -1. */
+static int64_t
+fba_num(json_t *o, const char *k1, const char *k2)
+{
+	json_t *v = json_object_get(o, k1);
+	if (k2)
+		v = json_object_get(v, k2);
+	return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
+}
+
+/*
+ * Every page of getInventorySummaries (all SKUs, or those of skus[0..n) in
+ * lists of 50), paced at the operation's rate (2/s until an answer says).
+ */
+static int
+fba_read(struct chan *c, const char **skus, size_t nskus, struct frow **out, size_t *nout,
+    struct buf *err)
+{
+	static const char *const f1[NFBA] = { "fulfillableQuantity", "inboundWorkingQuantity",
+		"inboundShippedQuantity", "inboundReceivingQuantity", "reservedQuantity",
+		"researchingQuantity", "unfulfillableQuantity" };
+	static const char *const f2[NFBA] = { NULL, NULL, NULL, NULL, "totalReservedQuantity",
+		"totalResearchingQuantity", "totalUnfulfillableQuantity" };
+	struct amz *a = c->priv;
+	struct frow *rows = NULL;
+	struct buf next = BUF_INIT, url = BUF_INIT;
+	size_t n = 0, cap = 0, from = 0;
+	int rc = 0;
+
+	for (;;) {
+		struct http_req r;
+		size_t upto = nskus ? (from + FBA_SKUS < nskus ? from + FBA_SKUS : nskus) : 0;
+		buf_reset(&url);
+		buf_addf(&url, "%s%s?details=true&granularityType=Marketplace&granularityId=%s"
+		    "&marketplaceIds=%s", a->api, FBA_PATH, a->mkt_enc, a->mkt_enc);
+		for (size_t i = from; i < upto; i++) {
+			buf_adds(&url, i == from ? "&sellerSkus=" : ",");
+			buf_add_pctenc(&url, skus[i]);
+		}
+		if (next.len) {
+			buf_adds(&url, "&nextToken=");
+			buf_add_pctenc(&url, next.s);
+		}
+		sleep_s(a->fba_next - mono_now());
+		if ((rc = call(c, &r, "GET", url.s, NULL, NULL, 1, 1, err)) != 0)
+			break;
+		a->fba_next = mono_now() + 1 / a->fba_rate;
+		struct buf v = BUF_INIT;
+		if (http_header(&r, "x-amzn-RateLimit-Limit", &v)) {
+			double rate = strtod(v.s, NULL);
+			if (rate > 0.01 && rate < 1e4)
+				a->fba_rate = rate;
+		}
+		buf_release(&v);
+		if (r.status != 200) {
+			rc = r.status == 401 || r.status == 403 ? EX_NOPERM : http_fail_code(&r);
+			buf_reset(err);
+			describe(c, err, &r, "GET", r.url.s);
+			http_req_release(&r);
+			break;
+		}
+		c->pages++;
+		json_t *j = json_loadb(r.resp.s ? r.resp.s : "", r.resp.len, 0, NULL);
+		json_t *sums = json_object_get(json_object_get(j, "payload"), "inventorySummaries");
+		const char *nt = json_string_value(json_object_get(json_object_get(j, "pagination"),
+		    "nextToken"));
+		http_req_release(&r);
+		if (!json_is_array(sums)) {
+			rc = EX_DATAERR;
+			buf_reset(err);
+			buf_addf(err, "[%s]: GET %s%s: the answer is not a list of inventory summaries (no "
+			    "payload.inventorySummaries)", c->name, a->apipath, FBA_PATH);
+		}
+		for (size_t i = 0; !rc && i < json_array_size(sums); i++) {
+			json_t *s = json_array_get(sums, i), *d = json_object_get(s, "inventoryDetails");
+			const char *sku = json_string_value(json_object_get(s, "sellerSku"));
+			if (!sku || !*sku) {
+				rc = EX_DATAERR;
+				buf_reset(err);
+				buf_addf(err, "[%s]: GET %s%s: an inventory summary has no sellerSku", c->name,
+				    a->apipath, FBA_PATH);
+				break;
+			}
+			size_t w = from;
+			while (w < upto && strcmp(skus[w], sku) != 0)
+				w++;
+			if (nskus && w == upto) {
+				rc = EX_DATAERR;
+				buf_reset(err);
+				buf_addf(err, "[%s]: GET %s%s: the answer has SKU '%.60s', which was not asked "
+				    "for (sellerSkus)", c->name, a->apipath, FBA_PATH, sku);
+				break;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				rows = xrealloc(rows, cap * sizeof *rows);
+			}
+			rows[n].sku = xstrdup(sku);
+			for (int k = 0; k < NFBA; k++) {
+				rows[n].q[k] = fba_num(d, f1[k], f2[k]);
+				if (rows[n].q[k] < 0 && a->fba_want[k] && !rc) {
+					rc = EX_DATAERR;
+					buf_reset(err);
+					buf_addf(err, "[%s]: GET %s%s: SKU '%.60s': inventoryDetails has no %s%s%s "
+					    "(a whole number)", c->name, a->apipath, FBA_PATH, sku, f1[k],
+					    f2[k] ? "." : "", f2[k] ? f2[k] : "");
+				}
+			}
+			n++;
+		}
+		buf_reset(&next);
+		if (!rc && nt && *nt)
+			buf_adds(&next, nt);
+		json_decref(j);
+		if (rc)
+			break;
+		if (!next.len) {
+			from = upto;
+			if (from >= nskus)
+				break;
+		}
+	}
+	buf_release(&next);
+	buf_release(&url);
+	*out = rows;
+	*nout = n;
+	return rc;
+}
+
 static int
 amz_pull(struct chan *c, const struct pull_opts *o,
     void (*emit)(const struct pulled *p, void *arg), void *arg, struct buf *err)
 {
+	struct amz *a = c->priv;
 	struct row *rows = NULL;
-	size_t n = 0;
+	struct frow *frows = NULL;
+	size_t n = 0, nf = 0;
 	int rc = 0;
 
-	if (o && (o->skus || o->items)) {
+	if (a->fba == FBA_ONLY) {
+		/* no merchant quantities */
+	} else if (o && (o->skus || o->items)) {
 		size_t ns = (o->skus ? o->nskus : 0) + (o->items ? o->nitems : 0), m = 0;
 		struct cur *v = xcalloc(ns ? ns : 1, sizeof *v);
 		for (size_t i = 0; o->skus && i < o->nskus; i++)
 			v[m++].sku = o->skus[i];
 		for (size_t i = 0; o->items && i < o->nitems; i++)
 			v[m++].sku = o->items[i];
-		rc = cur_read(c, v, m, err);
+		rc = cur_read(c, v, m, 0, err);
 		rows = xcalloc(m ? m : 1, sizeof *rows);
 		for (size_t i = 0; i < m && !rc; i++) {
 			if (v[i].found && !v[i].has_qty)
@@ -619,6 +980,17 @@ amz_pull(struct chan *c, const struct pull_opts *o,
 			}
 		}
 	}
+	if (!rc && a->fba) {
+		size_t ns = o ? (o->skus ? o->nskus : 0) + (o->items ? o->nitems : 0) : 0, m = 0;
+		const char **skus = xcalloc(ns ? ns : 1, sizeof *skus);
+		for (size_t i = 0; o && o->skus && i < o->nskus; i++)
+			skus[m++] = o->skus[i];
+		for (size_t i = 0; o && o->items && i < o->nitems; i++)
+			skus[m++] = o->items[i];
+		if (!o || (!o->skus && !o->items) || m)
+			rc = fba_read(c, skus, m, &frows, &nf, err);
+		free(skus);
+	}
 	if (!rc) {
 		/* one record per SKU: a list that shifted between pages may repeat one */
 		if (n > 1)
@@ -629,8 +1001,22 @@ amz_pull(struct chan *c, const struct pull_opts *o,
 			struct pulled p = { rows[i].sku, rows[i].sku, "", "available", rows[i].qty };
 			emit(&p, arg);
 		}
+		if (nf > 1)
+			qsort(frows, nf, sizeof *frows, frow_cmp);
+		for (size_t i = 0; i < nf; i++) {
+			if (i + 1 < nf && !strcmp(frows[i].sku, frows[i + 1].sku))
+				continue;
+			for (int k = 0; k < NFBA; k++) {
+				if (!a->fba_want[k])
+					continue;
+				struct pulled p = { frows[i].sku, frows[i].sku, FBA_LOCATION, fba_names[k],
+					frows[i].q[k] };
+				emit(&p, arg);
+			}
+		}
 	}
 	rows_free(rows, n);
+	frows_free(frows, nf);
 	return rc;
 }
 
@@ -649,7 +1035,7 @@ amz_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
 			u[m++].sku = corr_sku(v[i]);
 		}
 	}
-	int rc = cur_read(c, u, m, err);
+	int rc = cur_read(c, u, m, 0, err);
 	for (size_t i = 0; i < m && !rc; i++)
 		if (u[i].found && u[i].has_qty) {
 			v[idx[i]]->has_current = 1;
@@ -751,6 +1137,39 @@ patch_submit(struct chan *c, struct wr *w, const char *ptype)
 }
 
 /*
+ * What the decision after a re-read says of one correction: 1 when it is
+ * still to be written (the listing shows `from` and names its productType),
+ * else 0 with its status set (unchanged, conflict, failed).
+ */
+static int
+decide(struct chan *c, struct corr *k, const struct cur *u)
+{
+	struct amz *a = c->priv;
+	if (!u->found) {
+		corr_fail(k, CS_FAILED, "not written: no listing for SKU '%.60s' in marketplace %.20s",
+		    u->sku, a->mkt);
+	} else if (!u->has_qty) {
+		corr_fail(k, CS_FAILED, "not written: SKU '%.60s' has no merchant-fulfilled (DEFAULT) "
+		    "quantity; is it fulfilled by Amazon?", u->sku);
+	} else if (u->qty == k->to) {
+		k->status = CS_UNCHANGED;
+		k->error[0] = '\0';
+	} else if (!k->has_from) {
+		corr_fail(k, CS_CONFLICT, "a quantity appeared since it was read: %lld now (not "
+		    "written)", (long long)u->qty);
+	} else if (u->qty != k->from) {
+		corr_fail(k, CS_CONFLICT, "quantity is %lld now, %lld when read: changed since (not "
+		    "written)", (long long)u->qty, (long long)k->from);
+	} else if (!u->ptype) {
+		corr_fail(k, CS_FAILED, "not written: the listing of SKU '%.60s' names no productType "
+		    "for marketplace %.20s", u->sku, a->mkt);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * One round: re-read the pending SKUs, decide, PATCH those still at `from`,
  * resolve lost answers by reading again.  What goes again stays in pend.
  */
@@ -758,7 +1177,6 @@ static int
 push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, int *auth,
     struct buf *err)
 {
-	struct amz *a = c->priv;
 	size_t n = *npend, nret = 0;
 	struct cur *u = xcalloc(n ? n : 1, sizeof *u);
 	struct wr *ws = xcalloc(n ? n : 1, sizeof *ws);
@@ -768,7 +1186,7 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, int 
 	*auth = 0;
 	for (size_t i = 0; i < n; i++)
 		u[i].sku = corr_sku(pend[i]);
-	rc = cur_read(c, u, n, err);
+	rc = cur_read(c, u, n, 0, err);
 	if (rc) {
 		for (size_t i = 0; i < n; i++)
 			corr_fail(pend[i], CS_FAILED, "not written: the read before writing failed: %.200s",
@@ -782,27 +1200,8 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, int 
 		struct corr *k = pend[i];
 		ws[i].state = W_DONE;
 		ws[i].k = k;
-		if (!u[i].found) {
-			corr_fail(k, CS_FAILED, "not written: no listing for SKU '%.60s' in marketplace %.20s",
-			    u[i].sku, a->mkt);
-		} else if (!u[i].has_qty) {
-			corr_fail(k, CS_FAILED, "not written: SKU '%.60s' has no merchant-fulfilled (DEFAULT) "
-			    "quantity; is it fulfilled by Amazon?", u[i].sku);
-		} else if (u[i].qty == k->to) {
-			k->status = CS_UNCHANGED;
-			k->error[0] = '\0';
-		} else if (!k->has_from) {
-			corr_fail(k, CS_CONFLICT, "a quantity appeared since it was read: %lld now (not "
-			    "written)", (long long)u[i].qty);
-		} else if (u[i].qty != k->from) {
-			corr_fail(k, CS_CONFLICT, "quantity is %lld now, %lld when read: changed since (not "
-			    "written)", (long long)u[i].qty, (long long)k->from);
-		} else if (!u[i].ptype) {
-			corr_fail(k, CS_FAILED, "not written: the listing of SKU '%.60s' names no productType "
-			    "for marketplace %.20s", u[i].sku, a->mkt);
-		} else {
+		if (decide(c, k, &u[i]))
 			patch_submit(c, &ws[i], u[i].ptype);
-		}
 	}
 	http_run(c->http);
 	/* answers lost: read again, never send again */
@@ -812,7 +1211,7 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, int 
 			u[nunk++].sku = corr_sku(ws[i].k);
 	if (nunk) {
 		struct buf e = BUF_INIT;
-		int rrc = cur_read(c, u, nunk, &e);
+		int rrc = cur_read(c, u, nunk, 0, &e);
 		for (size_t i = 0, q = 0; i < n; i++) {
 			if (ws[i].state != W_UNKNOWN)
 				continue;
@@ -851,6 +1250,411 @@ out:
 	return rc;
 }
 
+/* ---- push by JSON_LISTINGS_FEED ---- */
+
+/*
+ * A feed whose outcome we cannot know (its createFeed answer lost, FATAL,
+ * still processing at our deadline, its report unreadable): read the SKUs
+ * of v[i] with unk[i] set; one showing `to` is applied, any other failed
+ * "unknown outcome" and never sent again.
+ */
+static void
+feed_unknown(struct chan *c, struct corr **v, const char *unk, size_t n, const char *why)
+{
+	struct cur *u = xcalloc(n ? n : 1, sizeof *u);
+	struct corr **k = xcalloc(n ? n : 1, sizeof *k);
+	struct buf e = BUF_INIT;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (unk[i]) {
+			k[m] = v[i];
+			u[m++].sku = corr_sku(v[i]);
+		}
+	int rc = cur_read(c, u, m, 1, &e);
+	for (size_t i = 0; i < m; i++) {
+		if (rc)
+			corr_fail(k[i], CS_FAILED, "unknown outcome: %.120s; the re-read failed: %.100s", why,
+			    e.s);
+		else if (u[i].found && u[i].has_qty && u[i].qty == k[i]->to) {
+			k[i]->status = CS_APPLIED;
+			k[i]->error[0] = '\0';
+		} else if (u[i].found && u[i].has_qty)
+			corr_fail(k[i], CS_FAILED, "unknown outcome: %.120s; re-read shows %lld (%lld if "
+			    "applied): not sent again", why, (long long)u[i].qty, (long long)k[i]->to);
+		else
+			corr_fail(k[i], CS_FAILED, "unknown outcome: %.120s; re-read shows no merchant "
+			    "quantity: not sent again", why);
+	}
+	buf_release(&e);
+	cur_free(u, m);
+	free(k);
+}
+
+/* Parse a JSON answer of a feed call; NULL (and err set) when it is not an object. */
+static json_t *
+feed_json(struct chan *c, const struct http_req *r, const char *what, struct buf *err)
+{
+	json_t *j = json_loadb(r->resp.s ? r->resp.s : "", r->resp.len, 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		buf_reset(err);
+		buf_addf(err, "[%s]: %s: the answer is not a JSON object", c->name, what);
+		return NULL;
+	}
+	return j;
+}
+
+enum { FS_DONE, FS_RETRY, FS_UNKNOWN };
+
+/*
+ * Map the processing report of a DONE feed back to its messages:
+ * messageId i + 1 is v[i].  A message with an ERROR issue failed with
+ * Amazon's words; any other was accepted (applied).  When the summary says
+ * fewer messages were processed than sent, those without an issue are
+ * unknown (unk[i] = 1).  0, or -1 when the report is not one.
+ */
+static int
+feed_report(struct chan *c, const char *feed, json_t *rep, struct corr **v, char *unk, size_t n)
+{
+	json_t *iss = json_object_get(rep, "issues"), *sum = json_object_get(rep, "summary");
+	json_t *proc = json_object_get(sum, "messagesProcessed");
+	struct buf *e = xcalloc(n ? n : 1, sizeof *e);
+	int *nerr = xcalloc(n ? n : 1, sizeof *nerr);
+	if (!json_is_array(iss) || !json_is_object(sum)) {
+		free(e);
+		free(nerr);
+		return -1;
+	}
+	for (size_t i = 0; i < json_array_size(iss); i++) {
+		json_t *x = json_array_get(iss, i), *id = json_object_get(x, "messageId");
+		const char *sev = json_string_value(json_object_get(x, "severity"));
+		const char *code = json_string_value(json_object_get(x, "code"));
+		const char *msg = json_string_value(json_object_get(x, "message"));
+		if (!json_is_integer(id) || json_integer_value(id) < 1 ||
+		    (uint64_t)json_integer_value(id) > n || !sev || strcmp(sev, "ERROR") != 0)
+			continue;
+		size_t m = (size_t)json_integer_value(id) - 1;
+		if (nerr[m]++ >= 3)
+			continue;
+		buf_addf(&e[m], "%s %s: ", nerr[m] > 1 ? ";" : ":", code ? code : "?");
+		for (int q = 0; msg && msg[q] && q < 160; q++)
+			buf_addc(&e[m], (unsigned char)msg[q] < 0x20 ? ' ' : msg[q]);
+	}
+	int partial = json_is_integer(proc) && json_integer_value(proc) < (json_int_t)n;
+	for (size_t i = 0; i < n; i++) {
+		unk[i] = 0;
+		if (nerr[i]) {
+			scrub(c->priv, &e[i]);
+			corr_fail(v[i], CS_FAILED, "not written: feed %.20s: ERROR%.200s", feed, e[i].s);
+		} else if (partial) {
+			unk[i] = 1;
+		} else {
+			v[i]->status = CS_APPLIED;
+			v[i]->error[0] = '\0';
+		}
+		buf_release(&e[i]);
+	}
+	free(e);
+	free(nerr);
+	return 0;
+}
+
+/*
+ * Send v[0..n) (each re-read just now, at `from`; ptype[i] its productType)
+ * as one JSON_LISTINGS_FEED and wait for its report.  FS_DONE: every
+ * status set; FS_RETRY: nothing was created (429/503), send again after
+ * *wait seconds and a new re-read; FS_UNKNOWN: a feed may exist, its
+ * outcome unknown (why says so).  0 or an exit code with err set (then
+ * the statuses stay pending: nothing was sent).
+ */
+static int
+feed_send(struct chan *c, struct corr **v, char **ptype, size_t n, int *fs, double *wait,
+    struct buf *why, struct buf *err)
+{
+	struct amz *a = c->priv;
+	struct http_req r;
+	struct buf url = BUF_INIT, feed = BUF_INIT;
+	char *s;
+	json_t *j = NULL, *msgs = json_array();
+	int rc = 0;
+	char *unk = xcalloc(n ? n : 1, 1);
+
+	*fs = FS_DONE;
+	*wait = -1;
+	buf_reset(why);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(msgs, json_pack("{s:I, s:s, s:s, s:s, s:[{s:s, s:s, s:[{s:s, s:I}]}]}",
+		    "messageId", (json_int_t)(i + 1), "sku", corr_sku(v[i]), "operationType", "PATCH",
+		    "productType", ptype[i], "patches", "op", "replace", "path",
+		    "/attributes/fulfillment_availability", "value", "fulfillment_channel_code", "DEFAULT",
+		    "quantity", (json_int_t)v[i]->to));
+	json_t *doc = json_pack("{s:{s:s, s:s, s:s}, s:o}", "header", "sellerId", a->seller, "version",
+	    "2.0", "issueLocale", "en_US", "messages", msgs);
+	char *body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+
+	/* 1. createFeedDocument: a second document is harmless, so it may go twice */
+	buf_addf(&url, "%s%s/documents", a->api, FEEDS);
+	json_t *cd = json_pack("{s:s}", "contentType", FEED_CTYPE);
+	s = json_dumps(cd, JSON_COMPACT);
+	json_decref(cd);
+	rc = call(c, &r, "POST", url.s, s, "application/json", 1, 1, err);
+	free(s);
+	if (rc)
+		goto out;
+	const char *docid = NULL, *put = NULL;
+	if (r.status == 200 || r.status == 201) {
+		if ((j = feed_json(c, &r, "createFeedDocument", err)) != NULL) {
+			docid = json_string_value(json_object_get(j, "feedDocumentId"));
+			put = json_string_value(json_object_get(j, "url"));
+		}
+		if (!docid || !put || http_url_ok(put, &url) < 0) {
+			rc = EX_DATAERR;
+			buf_reset(err);
+			buf_addf(err, "[%s]: POST %s%s/documents: the answer has no feedDocumentId and "
+			    "https url", c->name, a->apipath, FEEDS);
+			http_req_release(&r);
+			goto out;
+		}
+	} else {
+		if (r.status == 429 || r.status == 503 || !r.status)
+			*fs = FS_RETRY, *wait = wait_of(&r);
+		else
+			rc = r.status == 401 || r.status == 403 ? EX_NOPERM : http_fail_code(&r);
+		buf_reset(err);
+		describe(c, err, &r, "POST", r.url.s);
+		http_req_release(&r);
+		goto out;
+	}
+	http_req_release(&r);
+
+	/* 2. upload to the pre-signed url: no access token goes there */
+	rc = call(c, &r, "PUT", put, body, FEED_CTYPE, 0, 1, err);
+	if (!rc && r.status != 200) {
+		if (r.status == 429 || r.status == 503 || !r.status)
+			*fs = FS_RETRY, *wait = wait_of(&r);
+		else
+			rc = http_fail_code(&r);
+		buf_reset(err);
+		buf_addf(err, "[%s]: PUT feed document %.60s: ", c->name, docid);
+		buf_adds(err, r.error[0] ? r.error : "");
+		if (!r.error[0])
+			buf_addf(err, "HTTP %ld", r.status);
+	}
+	http_req_release(&r);
+	if (rc || *fs != FS_DONE)
+		goto out;
+
+	/* 3. createFeed: never sent twice; an answer lost is an unknown outcome */
+	buf_reset(&url);
+	buf_addf(&url, "%s%s/feeds", a->api, FEEDS);
+	json_t *cf = json_pack("{s:s, s:[s], s:s}", "feedType", "JSON_LISTINGS_FEED", "marketplaceIds",
+	    a->mkt, "inputFeedDocumentId", docid);
+	s = json_dumps(cf, JSON_COMPACT);
+	json_decref(cf);
+	rc = call(c, &r, "POST", url.s, s, "application/json", 1, 0, err);
+	free(s);
+	if (rc)
+		goto out;
+	json_decref(j);
+	j = NULL;
+	const char *fid = NULL;
+	if (r.ambiguous || (r.status >= 500 && r.status != 503)) {
+		*fs = FS_UNKNOWN;
+		buf_addf(why, "the createFeed answer was lost (");
+		describe(c, why, &r, "POST", r.url.s);
+		buf_adds(why, ")");
+		http_req_release(&r);
+		goto out;
+	}
+	if (r.status == 429 || r.status == 503 || !r.status) {
+		*fs = FS_RETRY;
+		*wait = wait_of(&r);
+		buf_reset(err);
+		describe(c, err, &r, "POST", r.url.s);
+		http_req_release(&r);
+		goto out;
+	}
+	if (r.status >= 200 && r.status < 300 && (j = feed_json(c, &r, "createFeed", err)) != NULL)
+		fid = json_string_value(json_object_get(j, "feedId"));
+	if (!fid || !*fid || strlen(fid) > 64) {
+		struct buf m = BUF_INIT;
+		describe(c, &m, &r, "POST", r.url.s);
+		for (size_t i = 0; i < n; i++)
+			corr_fail(v[i], CS_FAILED, "not written: %.200s%s", m.s, r.status >= 200 &&
+			    r.status < 300 ? ": the answer has no feedId" : "");
+		buf_release(&m);
+		if (r.status == 401 || r.status == 403) {
+			rc = EX_NOPERM;
+			buf_reset(err);
+			describe(c, err, &r, "POST", r.url.s);
+		}
+		http_req_release(&r);
+		goto out;
+	}
+	http_req_release(&r);
+	buf_adds(&feed, fid);
+
+	/* 4. getFeed until it is done, backing off from half a second to 30 s */
+	double t0 = mono_now(), delay = 0.5;
+	const char *ps = NULL, *resdoc = NULL;
+	for (;;) {
+		sleep_s(delay);
+		json_decref(j);
+		j = NULL;
+		buf_reset(&url);
+		buf_addf(&url, "%s%s/feeds/", a->api, FEEDS);
+		buf_add_pctenc(&url, feed.s);
+		if ((rc = call(c, &r, "GET", url.s, NULL, NULL, 1, 1, err)) != 0 || r.status != 200 ||
+		    !(j = feed_json(c, &r, "getFeed", err)) ||
+		    !(ps = json_string_value(json_object_get(j, "processingStatus")))) {
+			*fs = FS_UNKNOWN;
+			buf_addf(why, "feed %s: cannot read its status (", feed.s);
+			if (rc || r.status != 200)
+				describe(c, why, &r, "GET", url.s);
+			else
+				buf_adds(why, "no processingStatus");
+			buf_adds(why, ")");
+			http_req_release(&r);
+			rc = 0;
+			goto out;
+		}
+		http_req_release(&r);
+		double t = mono_now() - t0;
+		if (c->verbose)
+			warnx_("[%s]: feed %s: %s after %.1f s", c->name, feed.s, ps, t);
+		if (strcmp(ps, "IN_QUEUE") != 0 && strcmp(ps, "IN_PROGRESS") != 0)
+			break;
+		delay = delay * 2 < 30 ? delay * 2 : 30;
+		if (t + delay > (double)a->feed_wait) {
+			*fs = FS_UNKNOWN;
+			buf_addf(why, "feed %s still %s after %.0f s (feed_wait); Amazon may apply it later",
+			    feed.s, ps, t);
+			goto out;
+		}
+	}
+	if (!strcmp(ps, "CANCELLED")) {
+		for (size_t i = 0; i < n; i++)
+			corr_fail(v[i], CS_FAILED, "not written: feed %s was CANCELLED", feed.s);
+		goto out;
+	}
+	if (strcmp(ps, "DONE") != 0) {
+		*fs = FS_UNKNOWN;
+		buf_addf(why, "feed %s ended %.20s", feed.s, ps);
+		goto out;
+	}
+	resdoc = json_string_value(json_object_get(j, "resultFeedDocumentId"));
+
+	/* 5. getFeedDocument of the report, then the report itself */
+	json_t *dj = NULL, *rep = NULL;
+	const char *get = NULL, *comp = NULL;
+	buf_reset(&url);
+	if (resdoc) {
+		buf_addf(&url, "%s%s/documents/", a->api, FEEDS);
+		buf_add_pctenc(&url, resdoc);
+		if ((rc = call(c, &r, "GET", url.s, NULL, NULL, 1, 1, err)) == 0 && r.status == 200 &&
+		    (dj = feed_json(c, &r, "getFeedDocument", err)) != NULL) {
+			get = json_string_value(json_object_get(dj, "url"));
+			comp = json_string_value(json_object_get(dj, "compressionAlgorithm"));
+		}
+		if (!rc)
+			http_req_release(&r);
+		rc = 0;
+	}
+	if (!get || http_url_ok(get, err) < 0) {
+		*fs = FS_UNKNOWN;
+		buf_addf(why, "feed %s is DONE but its processing report cannot be had", feed.s);
+	} else if (comp && *comp) {
+		*fs = FS_UNKNOWN;
+		buf_addf(why, "feed %s is DONE but its processing report is %.20s-compressed (not read "
+		    "here)", feed.s, comp);
+	} else {
+		if (call(c, &r, "GET", get, NULL, NULL, 0, 1, err) == 0 && r.status == 200)
+			rep = json_loadb(r.resp.s ? r.resp.s : "", r.resp.len, 0, NULL);
+		http_req_release(&r);
+		if (!json_is_object(rep) || feed_report(c, feed.s, rep, v, unk, n) < 0) {
+			*fs = FS_UNKNOWN;
+			buf_addf(why, "feed %s is DONE but its processing report is not readable", feed.s);
+		} else {
+			int any = 0;
+			for (size_t i = 0; i < n; i++)
+				any |= unk[i];
+			if (any) {
+				buf_addf(why, "feed %s: the processing report does not cover this message",
+				    feed.s);
+				feed_unknown(c, v, unk, n, why->s);
+			}
+		}
+	}
+	json_decref(rep);
+	json_decref(dj);
+out:
+	if (*fs == FS_UNKNOWN) {
+		memset(unk, 1, n);
+		feed_unknown(c, v, unk, n, why->s);
+	}
+	json_decref(j);
+	free(body);
+	free(unk);
+	buf_release(&url);
+	buf_release(&feed);
+	return rc;
+}
+
+/*
+ * Push by feed: re-read every SKU (searchListingsItems by identifiers, 20
+ * a request), decide as push_round does, send those still at `from` in one
+ * feed.  A feed refused before it was created (429/503) is tried again
+ * after a new re-read, at most MAX_ROUNDS times.
+ */
+static int
+feed_push(struct chan *c, struct corr **pend, size_t np, struct buf *err)
+{
+	struct buf why = BUF_INIT;
+	int rc = 0;
+
+	for (int round = 0; np && !rc; round++) {
+		size_t nu = np;
+		struct cur *u = xcalloc(np, sizeof *u);
+		struct corr **send = xcalloc(np, sizeof *send);
+		char **pt = xcalloc(np, sizeof *pt);
+		size_t ns = 0;
+		int fs = FS_DONE;
+		double wait = -1;
+		for (size_t i = 0; i < np; i++)
+			u[i].sku = corr_sku(pend[i]);
+		rc = cur_read(c, u, np, 1, err);
+		for (size_t i = 0; i < np; i++) {
+			if (rc)
+				corr_fail(pend[i], CS_FAILED, "not written: the read before writing failed: "
+				    "%.200s", err->s);
+			else if (decide(c, pend[i], &u[i])) {
+				pt[ns] = u[i].ptype;
+				send[ns++] = pend[i];
+			}
+		}
+		if (ns && !rc)
+			rc = feed_send(c, send, pt, ns, &fs, &wait, &why, err);
+		np = 0;
+		if (fs == FS_RETRY) {
+			if (round + 1 >= MAX_ROUNDS) {
+				for (size_t i = 0; i < ns; i++)
+					corr_fail(send[i], CS_FAILED, "not written: gave up after %d attempts: "
+					    "%.200s", MAX_ROUNDS, err->s);
+			} else {
+				memcpy(pend, send, ns * sizeof *send);
+				np = ns;
+				sleep_s(wait >= 0 ? wait : 2.0 * (1 << round));
+			}
+		}
+		cur_free(u, nu);
+		free(send);
+		free(pt);
+	}
+	buf_release(&why);
+	return rc;
+}
+
 static int
 amz_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *err)
 {
@@ -867,6 +1671,9 @@ amz_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf 
 		k->has_after = 0;
 		if (!corr_sku(k))
 			corr_fail(k, CS_FAILED, "not written: no SKU (item or sku) to write");
+		else if (k->location && !strcmp(k->location, FBA_LOCATION))
+			corr_fail(k, CS_FAILED, "not written: location 'fba': FBA quantities are Amazon's "
+			    "(read-only); only merchant-fulfilled quantities (location \"\") are written");
 		else if (k->location && *k->location)
 			corr_fail(k, CS_FAILED, "not written: location '%.40s': Amazon merchant quantities "
 			    "have one pool (location \"\")", k->location);
@@ -875,6 +1682,10 @@ amz_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf 
 			    (long long)k->to);
 		else
 			pend[np++] = k;
+	}
+	if (a->feed_min && np >= (size_t)a->feed_min) {
+		rc = feed_push(c, pend, np, err);
+		np = 0;
 	}
 	for (int round = 0; np && !rc; round++) {
 		double wait;
@@ -914,7 +1725,8 @@ amz_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf 
 
 static const char *const amz_keys[] = {
 	"type", "base_url", "lwa_url", "seller_id", "marketplace_id", "token_file", "concurrency",
-	"timeout", "ca_file", "master", "rules", "map", "location_map", "bundles", NULL
+	"timeout", "ca_file", "master", "rules", "map", "location_map", "bundles", "fba", "fba_states",
+	"feed_min", "feed_wait", NULL
 };
 
 static char *
@@ -925,6 +1737,51 @@ pctenc(const char *s)
 	if (!b.s)
 		buf_adds(&b, "");
 	return b.s;
+}
+
+/* fba =, fba_states =, feed_min =, feed_wait =.  -1 with err set. */
+static void amz_close(struct chan *c);
+
+static int
+amz_options(struct chan *c, struct amz *a, const char *path, struct buf *err)
+{
+	const char *fba = chan_get(c->cc, "fba"), *st = chan_get(c->cc, "fba_states");
+	if (!fba || !strcmp(fba, "no"))
+		a->fba = FBA_NO;
+	else if (!strcmp(fba, "yes"))
+		a->fba = FBA_YES;
+	else if (!strcmp(fba, "only"))
+		a->fba = FBA_ONLY;
+	else {
+		buf_addf(err, "%s:%d: [%s]: fba: '%.40s' is not yes, no or only", path, c->cc->line,
+		    c->name, fba);
+		return -1;
+	}
+	if (st && !a->fba) {
+		buf_addf(err, "%s:%d: [%s]: fba_states = needs fba = yes or only", path, c->cc->line,
+		    c->name);
+		return -1;
+	}
+	for (const char *p = st ? st : "fulfillable"; *p;) {
+		size_t k = strcspn(p, ", "), f = 0;
+		while (f < NFBA && (strlen(fba_names[f]) != k || strncmp(p, fba_names[f], k) != 0))
+			f++;
+		if (k && f == NFBA) {
+			buf_addf(err, "%s:%d: [%s]: fba_states: '%.*s' is not an FBA quantity (fulfillable, "
+			    "inbound_working, inbound_shipped, inbound_receiving, reserved, researching, "
+			    "unfulfillable)", path, c->cc->line, c->name, (int)(k < 40 ? k : 40), p);
+			return -1;
+		}
+		if (k)
+			a->fba_want[f] = 1;
+		p += k;
+		p += strspn(p, ", ");
+	}
+	a->fba_rate = 2;	/* getInventorySummaries: 2 requests/s, burst 2 (documented) */
+	if (chan_get_int(c->cfg, c->cc, "feed_min", FEED_MIN, 0, FEED_BATCH, &a->feed_min, err) < 0 ||
+	    chan_get_int(c->cfg, c->cc, "feed_wait", FEED_WAIT, 1, 86400, &a->feed_wait, err) < 0)
+		return -1;
+	return 0;
 }
 
 static int
@@ -999,7 +1856,15 @@ amz_open(struct chan *c, struct buf *err)
 	a->refresh = xstrndup(c2 + 1, sec.len - (size_t)(c2 + 1 - sec.s));
 	explicit_bzero(sec.s, sec.len);
 	buf_release(&sec);
+	a->seller = xstrdup(seller);
 	c->priv = a;
+	if (amz_options(c, a, path, err) < 0) {
+		amz_close(c);
+		return EX_CONFIG;
+	}
+	/* a channel that may push by feed takes batches a feed can carry */
+	if (a->feed_min)
+		c->max_batch = FEED_BATCH;
 	/* the documented default until an answer says otherwise: 5 requests/s, burst 5 */
 	a->rate = 5;
 	http_bucket(c->http, 5, 5, 5);
@@ -1013,6 +1878,7 @@ amz_close(struct chan *c)
 	if (!a)
 		return;
 	free(a->api);
+	free(a->seller);
 	free(a->apipath);
 	free(a->lwa);
 	free(a->seller_enc);
