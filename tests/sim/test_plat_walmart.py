@@ -4,7 +4,8 @@
 Standard library only.  Starts the simulator on port 0 with a known state and checks the
 token endpoint, the required headers, the multi-node list and its cursor, one SKU's read and
 update, the error shapes, the per-endpoint buckets and their headers, token expiry, state round
-trip and sales.
+trip and sales, and the inventory feed: upload, delayed processing, per-line outcomes, paged
+details, the feed listing and the refusals.
 
     python3 tests/sim/test_plat_walmart.py [-v]
 """
@@ -189,6 +190,85 @@ class WalmartSimTest(unittest.TestCase):
         r = self.ctl("POST", "sale", {"platform": "walmart", "shop": "w1", "sku": "S-05", "location": "N2", "qty": 3})
         self.assertEqual((r["sale"]["before"], r["sale"]["after"]), (10, 7))
         self.assertEqual(self.wm("GET", "/inventory?sku=S-05&shipNode=N2")[2]["quantity"]["amount"], 7)
+
+    def upload(self, lines, tok=None, node=None, boundary="b0undary", version="1.4", feed_type="inventory"):
+        doc = json.dumps({"InventoryHeader": {"version": version}, "Inventory": lines}).encode()
+        body = (b"--" + boundary.encode() + b'\r\nContent-Disposition: form-data; name="file"; filename="f.json"\r\n'
+                b"Content-Type: application/json\r\n\r\n" + doc + b"\r\n--" + boundary.encode() + b"--\r\n")
+        if tok is None:
+            tok = self.token()[2]["access_token"]
+        q = "?feedType=" + feed_type + ("&shipNode=" + node if node else "")
+        return self.http("POST", "/walmart/w1/v3/feeds" + q, body,
+                         {"WM_SEC.ACCESS_TOKEN": tok, "WM_SVC.NAME": "t", "WM_QOS.CORRELATION_ID": "c3",
+                          "Accept": "application/json",
+                          "Content-Type": "multipart/form-data; boundary=" + boundary})
+
+    def test_feed(self):
+        self.ctl("POST", "config", {"wm_feed_delay": 0.3, "wm_feed_page_max": 2})
+        self.ctl("POST", "state", self._with_fault({"S-04": "SYSTEM_ERROR", "S-05": "TIMEOUT_ERROR", "S-06": "OMIT"}))
+        tok = self.token()[2]["access_token"]
+        q = lambda sku, n: {"sku": sku, "quantity": {"unit": "EACH", "amount": n}}
+        s, _, b = self.upload([q("S-03", 30), q("S-02", 20), q("S-04", 1), q("S-05", 1), q("S-06", 1), q("NOPE", 1)],
+                              tok, node="N2")
+        self.assertEqual((s, sorted(b)), (200, ["feedId"]))
+        fid = b["feedId"]
+        path = "/walmart/w1/v3/feeds/%s?includeDetails=true" % fid.replace("@", "%40")
+        st = lambda extra="": self.http("GET", path + extra, None, {"WM_SEC.ACCESS_TOKEN": tok, "WM_SVC.NAME": "t",
+                                                                    "WM_QOS.CORRELATION_ID": "c4"})
+        s, _, b = st()
+        self.assertEqual((s, b["feedStatus"], b["itemsReceived"], b["itemsProcessing"], b["itemDetails"]),
+                         (200, "RECEIVED", 6, 6, {"itemIngestionStatus": []}))
+        self.assertEqual(self.wm("GET", "/inventory?sku=S-03&shipNode=N2", tok=tok)[2]["quantity"]["amount"], 6)
+        time.sleep(0.35)
+        lines = []
+        for off in range(0, 8, 2):
+            s, _, b = st("&offset=%d&limit=1000" % off)
+            self.assertEqual((s, b["feedStatus"], b["itemsSucceeded"], b["itemsFailed"], b["limit"]),
+                             (200, "PROCESSED", 2, 4, 2))
+            lines += b["itemDetails"]["itemIngestionStatus"]
+        self.assertEqual([(x["sku"], x["ingestionStatus"]) for x in lines],
+                         [("S-03", "SUCCESS"), ("S-02", "SUCCESS"), ("S-04", "SYSTEM_ERROR"), ("S-05", "TIMEOUT_ERROR"),
+                          ("NOPE", "DATA_ERROR")])
+        self.assertEqual(lines[4]["ingestionErrors"]["ingestionError"][0]["description"], "SKU NOPE was not found")
+        w = self.ctl("GET", "log?kind=writes")["writes"]
+        self.assertEqual([(x["sku"], x["location"], x["before"], x["after"], x["feed"]) for x in w],
+                         [("S-03", "N2", 6, 30, fid), ("S-02", "N2", None, 20, fid)])
+        s, _, b = self.wm("GET", "/feeds", tok=tok)
+        self.assertEqual((s, b["totalResults"], [(f["feedId"], f["feedType"], f["itemsReceived"], f["feedStatus"])
+                                                  for f in b["results"]["feed"]]),
+                         (200, 1, [(fid, "inventory", 6, "PROCESSED")]))
+        self.assertEqual(st()[0], 200)
+        self.assertEqual(self.http("GET", "/walmart/w1/v3/feeds/NOPE", None, {"WM_SEC.ACCESS_TOKEN": tok,
+                         "WM_SVC.NAME": "t", "WM_QOS.CORRELATION_ID": "c5"})[0], 404)
+
+    def _with_fault(self, faults):
+        st = make_state()
+        for it in st["walmart"]["w1"]["items"]:
+            if it["sku"] in faults:
+                it["feed_fault"] = faults[it["sku"]]
+        return st
+
+    def test_feed_refusals(self):
+        tok = self.token()[2]["access_token"]
+        q = {"sku": "S-01", "quantity": {"unit": "EACH", "amount": 1}}
+        self.assertEqual(self.upload([q], tok, feed_type="item")[2]["errors"][0]["field"], "feedType")
+        self.assertEqual(self.upload([q], tok, node="N9")[2]["errors"][0]["field"], "shipNode")
+        self.assertEqual(self.upload([q], tok, version="1.5")[0], 400)
+        self.assertEqual(self.upload([{"sku": "S-01", "quantity": {"unit": "CASE", "amount": 1}}], tok)[0], 400)
+        self.ctl("POST", "config", {"wm_feed_max_bytes": 100})     # (a new config forgets the tokens)
+        s, _, b = self.upload([q])
+        self.assertEqual((s, b["errors"][0]["code"]), (413, "REQUEST_ENTITY_TOO_LARGE.GMP_GATEWAY_API"))
+        self.ctl("POST", "config", {"wm_feed_error": 1, "wm_feed_delay": 0, "wm_feed_max_bytes": 5242880})
+        tok = self.token()[2]["access_token"]
+        fid = self.upload([q], tok)[2]["feedId"]
+        s, _, b = self.http("GET", "/walmart/w1/v3/feeds/" + fid.replace("@", "%40"), None,
+                            {"WM_SEC.ACCESS_TOKEN": tok, "WM_SVC.NAME": "t", "WM_QOS.CORRELATION_ID": "c6"})
+        self.assertEqual((s, b["feedStatus"], b["ingestionErrors"]["ingestionError"][0]["code"]),
+                         (200, "ERROR", "ERR_INT_SYS_0000002"))
+        self.assertEqual(self.ctl("GET", "log?kind=writes")["writes"], [])
+        st = self._with_fault({"S-01": "OMIT"})
+        self.ctl("POST", "state", st)
+        self.assertEqual(self.ctl("GET", "state")["walmart"]["w1"]["items"][0]["feed_fault"], "OMIT")
 
 
 if __name__ == "__main__":
