@@ -20,12 +20,8 @@ const char *const corr_status_names[] = {
 /* Drivers, one file each in common/platform/. */
 extern const struct driver drv_file, drv_shopify, drv_woocommerce, drv_medusa, drv_vendure;
 extern const struct driver drv_bigcommerce, drv_ebay, drv_magento, drv_shipbob, drv_tiktok;
-extern const struct driver drv_walmart, drv_amazon;
-/* issue 9, being written: weak until each lands */
-extern const struct driver drv_douyin __attribute__((weak)), drv_taobao __attribute__((weak));
-extern const struct driver drv_jd __attribute__((weak)), drv_pinduoduo __attribute__((weak));
-extern const struct driver drv_kuaishou __attribute__((weak)), drv_youzan __attribute__((weak));
-extern const struct driver drv_wechat __attribute__((weak));
+extern const struct driver drv_walmart, drv_amazon, drv_douyin, drv_taobao, drv_jd;
+extern const struct driver drv_pinduoduo, drv_kuaishou, drv_youzan, drv_wechat;
 
 const struct driver *
 driver_find(const char *type)
@@ -35,7 +31,7 @@ driver_find(const char *type)
 		&drv_amazon, &drv_walmart, &drv_douyin, &drv_taobao, &drv_jd, &drv_pinduoduo,
 		&drv_kuaishou, &drv_youzan, &drv_wechat };
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-		if (all[i] && !strcmp(all[i]->type, type))
+		if (!strcmp(all[i]->type, type))
 			return all[i];
 	return NULL;
 }
