@@ -158,6 +158,36 @@ corr_fail(struct corr *k, int status, const char *fmt, ...)
 }
 
 int
+push_rounds(struct chan *c, struct corr **p, size_t todo, int max, push_round_fn *round,
+    struct buf *err)
+{
+	int rc = 0;
+	for (int r = 0; todo && !rc; r++) {
+		double wait = -1;
+		rc = round(c, p, &todo, &wait, err);
+		if (!todo || rc)
+			break;
+		if (r + 1 >= max) {
+			for (size_t i = 0; i < todo; i++)
+				corr_fail(p[i], CS_FAILED, "not written: gave up after %d attempts: %s", max,
+				    p[i]->error);
+			break;
+		}
+		sleep_s(wait >= 0 ? wait : 0.5 * (1 << (r < 6 ? r : 6)));
+	}
+	return rc;
+}
+
+void
+corr_fail_pending(struct corr **v, size_t n, int rc, const struct buf *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->status == CS_PENDING)
+			corr_fail(v[i], CS_FAILED, "not written: %s",
+			    rc && err->len ? err->s : "not attempted");
+}
+
+int
 utf8_prefix(const char *s, size_t max)
 {
 	size_t n = strnlen(s, max + 1);

@@ -140,6 +140,22 @@ int http_fail_code(const struct http_req *r);
 void corr_fail(struct corr *k, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * The rounds of a push.  round() writes what it can of p[0..*todo) and
+ * leaves in p[0..*todo) the corrections to try again (each one's error
+ * saying why); it may set *wait, the seconds before the next round (left
+ * negative: 0.5 s, doubling up to 32 s).  It returns 0, or an exit code
+ * that stops the push (err set).  After max rounds the rest fail "not
+ * written: gave up after MAX attempts: WHY".  Returns round()'s code.
+ */
+typedef int push_round_fn(struct chan *c, struct corr **p, size_t *todo, double *wait,
+    struct buf *err);
+int push_rounds(struct chan *c, struct corr **p, size_t todo, int max, push_round_fn *round,
+    struct buf *err);
+/* Every correction of v[0..n) still pending fails: "not written: " and err
+ * when rc is an exit code, else "not attempted". */
+void corr_fail_pending(struct corr **v, size_t n, int rc, const struct buf *err);
+
 /* Helpers the drivers share. */
 /* The length of the longest prefix of the string s, at most max bytes,
  * that ends on a UTF-8 character boundary (for "%.*s"). */

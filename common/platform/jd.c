@@ -895,27 +895,9 @@ jd_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 	for (size_t off = 0; off < np && !rc; off += READ_SKUS) {
 		struct corr **p = pend + off;
 		size_t todo = np - off < READ_SKUS ? np - off : READ_SKUS;
-		for (int round = 0; todo && !rc; round++) {
-			double wait;
-			rc = push_round(c, p, &todo, &wait, err);
-			if (!todo || rc)
-				break;
-			if (round + 1 >= MAX_ROUNDS) {
-				for (size_t i = 0; i < todo; i++) {
-					char e[sizeof p[i]->error];
-					snprintf(e, sizeof e, "%s", p[i]->error);
-					corr_fail(p[i], CS_FAILED, "not written: gave up after %d attempts: "
-					    "%.*s", MAX_ROUNDS, utf8_prefix(e, 200), e);
-				}
-				break;
-			}
-			sleep_s(wait >= 0 ? wait : 0.5 * (1 << round));
-		}
+		rc = push_rounds(c, p, todo, MAX_ROUNDS, push_round, err);
 	}
-	for (size_t i = 0; i < n; i++)
-		if (v[i]->status == CS_PENDING)
-			corr_fail(v[i], CS_FAILED, "not written: %.*s", rc ? utf8_prefix(err->s, 200) : 13,
-			    rc ? err->s : "not attempted");
+	corr_fail_pending(v, n, rc, err);
 	free(pend);
 	return rc;
 }

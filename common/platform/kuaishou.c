@@ -871,26 +871,8 @@ ks_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 		}
 	}
 	size_t todo = np;
-	for (int round = 0; todo && !rc; round++) {
-		double wait;
-		rc = push_round(c, pend, &todo, &wait, err);
-		if (!todo || rc)
-			break;
-		if (round + 1 >= MAX_ROUNDS) {
-			for (size_t i = 0; i < todo; i++) {
-				char e[sizeof pend[i]->error];
-				snprintf(e, sizeof e, "%s", pend[i]->error);
-				corr_fail(pend[i], CS_FAILED, "not written: gave up after %d attempts: %.*s",
-				    MAX_ROUNDS, utf8_prefix(e, 190), e);
-			}
-			break;
-		}
-		sleep_s(wait >= 0 ? wait : 0.5 * (1 << (round < 6 ? round : 6)));
-	}
-	for (size_t i = 0; i < n; i++)
-		if (v[i]->status == CS_PENDING)
-			corr_fail(v[i], CS_FAILED, "not written: %.*s", utf8_prefix(rc ? err->s :
-			    "not attempted", 200), rc ? err->s : "not attempted");
+	rc = push_rounds(c, pend, todo, MAX_ROUNDS, push_round, err);
+	corr_fail_pending(v, n, rc, err);
 	free(pend);
 	return rc;
 }

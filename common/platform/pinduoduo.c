@@ -172,18 +172,6 @@ scrub(const struct pdd *p, struct buf *m)
 	buf_scrub(m, hide, 2);
 }
 
-/* The longest prefix of s, at most max bytes, that does not cut a UTF-8 character. */
-static int
-utf8_fit(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-	if (n <= max)
-		return (int)n;
-	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--;
-	return (int)max;
-}
-
 /* A Pinduoduo id (digits, or a positive number) into out; -1 when not one. */
 static int
 jid(json_t *v, char *out, size_t outlen)
@@ -303,7 +291,7 @@ add_text(struct buf *out, const char *s)
 	for (size_t i = 0; s[i]; i++)
 		buf_addc(&t, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i]);
 	if (t.len)
-		buf_add(out, t.s, (size_t)utf8_fit(t.s, MSG_MAX));
+		buf_add(out, t.s, (size_t)utf8_prefix(t.s, MSG_MAX));
 	buf_release(&t);
 }
 
@@ -646,7 +634,7 @@ rd_done(struct http_req *r, void *arg)
 		slow_down(d->c);
 	if (kind == A_THROTTLED && http_retry(d->c->http, r, -1) == 0)
 		goto out;
-	snprintf(d->msg, sizeof d->msg, "%.*s", utf8_fit(m.s, sizeof d->msg - 1), m.s);
+	snprintf(d->msg, sizeof d->msg, "%.*s", utf8_prefix(m.s, sizeof d->msg - 1), m.s);
 	if (kind == A_REFUSED) {
 		d->has = 0;	/* no such SKU, or not readable: never written */
 	} else if (kind != A_OK) {
@@ -718,7 +706,7 @@ rd_run(struct chan *c, struct corr **v, size_t n, char (*why)[200], struct buf *
 				v[i]->has_current = ds[k]->has;
 				v[i]->current = ds[k]->has ? ds[k]->qty : 0;
 				if (why && !ds[k]->has)
-					snprintf(why[i], sizeof why[i], "%.*s", utf8_fit(ds[k]->msg, 199),
+					snprintf(why[i], sizeof why[i], "%.*s", utf8_prefix(ds[k]->msg, 199),
 					    ds[k]->msg);
 				break;
 			}
@@ -759,7 +747,7 @@ wr_done(struct http_req *r, void *arg)
 	json_t *o = NULL;
 
 	w->kind = answer(w->c, r, T_UPDATE, "goods_quantity_update_response", &o, &m);
-	snprintf(w->msg, sizeof w->msg, "%.*s", utf8_fit(m.s, sizeof w->msg - 1), m.s);
+	snprintf(w->msg, sizeof w->msg, "%.*s", utf8_prefix(m.s, sizeof w->msg - 1), m.s);
 	switch (w->kind) {
 	case A_OK:
 		if (json_is_true(json_object_get(o, "is_success"))) {
@@ -784,15 +772,15 @@ wr_done(struct http_req *r, void *arg)
 	case A_BAD:
 		w->state = r->status == 200 ? W_UNKNOWN : W_DONE;
 		if (w->state == W_DONE)
-			corr_fail(w->k, CS_FAILED, "not written: %.*s", utf8_fit(m.s, 230), m.s);
+			corr_fail(w->k, CS_FAILED, "not written: %.*s", utf8_prefix(m.s, 230), m.s);
 		break;
 	default:	/* refused (the platform's words), or auth */
 		w->state = W_DONE;
-		corr_fail(w->k, CS_FAILED, "not written: %.*s", utf8_fit(m.s, 230), m.s);
+		corr_fail(w->k, CS_FAILED, "not written: %.*s", utf8_prefix(m.s, 230), m.s);
 		break;
 	}
 	if (w->state == W_RETRY)
-		snprintf(w->k->error, sizeof w->k->error, "%.*s", utf8_fit(m.s, 250), m.s);
+		snprintf(w->k->error, sizeof w->k->error, "%.*s", utf8_prefix(m.s, 250), m.s);
 	json_decref(o);
 	buf_release(&m);
 }
@@ -816,8 +804,9 @@ wr_submit(struct wr *w)
  * answers by reading again.  What goes again is left in pend.
  */
 static int
-push_round(struct chan *c, struct corr **pend, size_t *npend, struct buf *err)
+push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, struct buf *err)
 {
+	(void)wait;	/* the default back-off */
 	size_t n = *npend, nret = 0, nw = 0;
 	struct wr *ws = xcalloc(n ? n : 1, sizeof *ws);
 	char (*why)[200] = xcalloc(n ? n : 1, sizeof *why);
@@ -827,7 +816,7 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, struct buf *err)
 	if (rc) {
 		for (size_t i = 0; i < n; i++)
 			corr_fail(pend[i], CS_FAILED, "not written: the read before writing failed: %.*s",
-			    utf8_fit(err->s, 200), err->s);
+			    utf8_prefix(err->s, 200), err->s);
 		*npend = 0;
 		goto out;
 	}
@@ -843,7 +832,7 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, struct buf *err)
 			    "(not written)", k->item, (long long)k->current);
 		} else if (!k->has_current) {
 			corr_fail(k, CS_FAILED, "not written: SKU %s could not be read: %.*s", k->item,
-			    utf8_fit(why[i], 160), why[i]);
+			    utf8_prefix(why[i], 160), why[i]);
 		} else if (k->delta == 0) {
 			k->status = CS_UNCHANGED;
 			k->error[0] = '\0';
@@ -888,8 +877,8 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, struct buf *err)
 		if (rd_run(c, unk, nunk, NULL, &e)) {
 			for (size_t i = 0; i < nunk; i++)
 				corr_fail(unk[i], CS_FAILED, "unknown outcome: %.*s; and the re-read failed: "
-				    "%.*s (not sent again)", utf8_fit(unkw[i]->msg, 90), unkw[i]->msg,
-				    utf8_fit(e.s, 90), e.s);
+				    "%.*s (not sent again)", utf8_prefix(unkw[i]->msg, 90), unkw[i]->msg,
+				    utf8_prefix(e.s, 90), e.s);
 		} else {
 			for (size_t i = 0; i < nunk; i++) {
 				struct corr *k = unk[i];
@@ -957,25 +946,8 @@ pdd_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf 
 		else
 			pend[np++] = k;
 	}
-	for (int round = 0; np && !rc; round++) {
-		rc = push_round(c, pend, &np, err);
-		if (!np || rc)
-			break;
-		if (round + 1 >= MAX_ROUNDS) {
-			for (size_t i = 0; i < np; i++) {
-				char e[sizeof pend[i]->error];
-				snprintf(e, sizeof e, "%s", pend[i]->error);
-				corr_fail(pend[i], CS_FAILED, "not written: gave up after %d attempts: %.*s",
-				    MAX_ROUNDS, utf8_fit(e, 200), e);
-			}
-			break;
-		}
-		sleep_s(0.5 * (1 << (round < 6 ? round : 6)));
-	}
-	for (size_t i = 0; i < n; i++)
-		if (v[i]->status == CS_PENDING)
-			corr_fail(v[i], CS_FAILED, "not written: %.*s", rc ? utf8_fit(err->s, 200) : 13,
-			    rc ? err->s : "not attempted");
+	rc = push_rounds(c, pend, np, MAX_ROUNDS, push_round, err);
+	corr_fail_pending(v, n, rc, err);
 	free(pend);
 	return rc;
 }

@@ -1085,26 +1085,9 @@ tt_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 				break;
 		struct corr **p = pend + off;
 		size_t todo = cnt;
-		for (int round = 0; todo && !rc; round++) {
-			double wait;
-			rc = push_round(c, p, &todo, &wait, err);
-			if (!todo || rc)
-				break;
-			if (round + 1 >= MAX_ROUNDS) {
-				for (size_t i = 0; i < todo; i++) {
-					char e[sizeof p[i]->error];
-					snprintf(e, sizeof e, "%s", p[i]->error);
-					corr_fail(p[i], CS_FAILED, "not written: gave up after %d attempts: "
-					    "%.200s", MAX_ROUNDS, e);
-				}
-				break;
-			}
-			sleep_s(wait >= 0 ? wait : 0.5 * (1 << (round < 6 ? round : 6)));
-		}
+		rc = push_rounds(c, p, todo, MAX_ROUNDS, push_round, err);
 	}
-	for (size_t i = 0; i < n; i++)
-		if (v[i]->status == CS_PENDING)
-			corr_fail(v[i], CS_FAILED, "not written: %.200s", rc ? err->s : "not attempted");
+	corr_fail_pending(v, n, rc, err);
 	free(pend);
 	return rc;
 }

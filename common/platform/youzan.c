@@ -1006,8 +1006,9 @@ settle(struct chan *c, struct wr *ws, size_t nw)
 
 /* One round: read, plan, write, settle; what goes again is left in pend. */
 static int
-push_round(struct chan *c, struct corr **pend, size_t *npend, struct buf *err)
+push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, struct buf *err)
 {
+	(void)wait;	/* the default back-off */
 	size_t n = *npend, nw = 0, nret = 0;
 	struct wr *ws = xcalloc(n ? n : 1, sizeof *ws);
 	int rc;
@@ -1103,25 +1104,8 @@ yz_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 		}
 	}
 	size_t todo = np;
-	for (int round = 0; todo && !rc; round++) {
-		rc = push_round(c, pend, &todo, err);
-		if (!todo || rc)
-			break;
-		if (round + 1 >= MAX_ROUNDS) {
-			for (size_t i = 0; i < todo; i++) {
-				char e[sizeof pend[i]->error];
-				snprintf(e, sizeof e, "%s", pend[i]->error);
-				corr_fail(pend[i], CS_FAILED, "not written: gave up after %d attempts: %.*s",
-				    MAX_ROUNDS, utf8_prefix(e, 190), e);
-			}
-			break;
-		}
-		sleep_s(backoff(round));
-	}
-	for (size_t i = 0; i < n; i++)
-		if (v[i]->status == CS_PENDING)
-			corr_fail(v[i], CS_FAILED, "not written: %.*s", utf8_prefix(rc ? err->s :
-			    "not attempted", 200), rc ? err->s : "not attempted");
+	rc = push_rounds(c, pend, todo, MAX_ROUNDS, push_round, err);
+	corr_fail_pending(v, n, rc, err);
 	free(pend);
 	return rc;
 }
