@@ -878,26 +878,9 @@ eb_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 	for (size_t off = 0; off < np && !rc; off += BATCH_MAX) {
 		size_t cnt = np - off < BATCH_MAX ? np - off : BATCH_MAX;
 		struct corr **p = pend + off;
-		for (int round = 0; cnt && !rc; round++) {
-			double wait;
-			rc = push_round(c, p, &cnt, &wait, err);
-			if (!cnt || rc)
-				break;
-			if (round + 1 >= MAX_ROUNDS) {
-				for (size_t i = 0; i < cnt; i++) {
-					char e[sizeof p[i]->error];
-					snprintf(e, sizeof e, "%s", p[i]->error);
-					corr_fail(p[i], CS_FAILED, "not written: gave up after %d attempts: "
-					    "%.200s", MAX_ROUNDS, e);
-				}
-				break;
-			}
-			sleep_s(wait >= 0 ? wait : 0.5 * (1 << (round < 6 ? round : 6)));
-		}
+		rc = push_rounds(c, p, cnt, MAX_ROUNDS, push_round, err);
 	}
-	for (size_t i = 0; i < n; i++)
-		if (v[i]->status == CS_PENDING)
-			corr_fail(v[i], CS_FAILED, "not written: %.200s", rc ? err->s : "not attempted");
+	corr_fail_pending(v, n, rc, err);
 	free(pend);
 	return rc;
 }
