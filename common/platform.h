@@ -66,6 +66,7 @@ struct chan;
 struct driver {
 	const char *type;	/* the `type =` of a config section */
 	size_t max_batch;	/* most corrections in one push() call */
+	const char *read_only;	/* why invpush refuses the type (a 3PL's stock); NULL: it writes */
 	/*
 	 * Check the section, read the secret, prepare.  Returns 0, or an exit
 	 * code (78 bad config, 77 secret refused) with err set.

@@ -272,6 +272,12 @@ main(int argc, char **argv)
 	r.channel = argv[0];
 	if (config_load(&cfg, opt.config, &err) < 0)
 		die(EX_CONFIG, "%s", err.s);
+	/* a pull-only type: refused before anything is read, locked, journalled or sent */
+	const struct chan_cfg *cc = config_channel(&cfg, r.channel);
+	const struct driver *d = cc ? driver_find(cc->type) : NULL;
+	if (d && d->read_only)
+		die(EX_CONFIG, "%s:%d: [%s]: %s", cfg.path ? cfg.path : "config", cc->line, r.channel,
+		    d->read_only);
 	c = chan_open(&cfg, r.channel, opt.verbose, &err, &code);
 	if (!c)
 		die(code, "%s", err.s);

@@ -545,12 +545,6 @@ sb_open(struct chan *c, struct buf *err)
 	long long page, lim, win;
 
 	buf_reset(err);
-	/* before anything is read, locked, journalled or sent */
-	if (progname && !strcmp(progname, "invpush")) {
-		buf_addf(err, "%s:%d: [%s]: %s (type shipbob is pull-only: pull it as the master and "
-		    "push to the channels it feeds)", path, cc->line, c->name, READ_ONLY);
-		return EX_CONFIG;
-	}
 	if (!base || !*base || !c->http) {
 		buf_addf(err, "%s:%d: [%s]: base_url = is required (https://api.shipbob.com, or "
 		    "https://sandbox-api.shipbob.com)", path, cc->line, c->name);
@@ -637,6 +631,8 @@ sb_close(struct chan *c)
 const struct driver drv_shipbob = {
 	.type = "shipbob",
 	.max_batch = 1,
+	.read_only = READ_ONLY " (type shipbob is pull-only: pull it as the master and push to "
+	    "the channels it feeds)",
 	.open = sb_open,
 	.pull = sb_pull,
 	.read = sb_read,
