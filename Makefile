@@ -80,16 +80,22 @@ FUZZ = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/*.c))
 # target that includes tests/fuzz/fakehttp.h.
 FUZZ_OWN_fuzz_http = common/http.c
 fuzz_own = $(FUZZ_OWN_$(1)) $(if $(shell grep -l 'fakehttp\.h' tests/fuzz/$(1).c),common/http.c)
-build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(HDRS) $(wildcard tests/fuzz/*.h)
-	@mkdir -p build-fuzz
-	clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $@ $< $(filter-out $(call fuzz_own,$*),$(COMMON_SRC)) $(LIBS)
+# The library is compiled once for all targets (build-fuzz/obj), then each
+# target is linked with it.
+FUZZ_CC = clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon \
+	-fno-sanitize-recover=undefined
+FUZZ_OBJ = $(patsubst %.c,build-fuzz/obj/%.o,$(COMMON_SRC))
+build-fuzz/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) $(HDRS) $(wildcard tests/fuzz/*.h)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $< \
+		$(filter-out $(patsubst %.c,build-fuzz/obj/%.o,$(call fuzz_own,$*)),$(FUZZ_OBJ)) $(LIBS)
 # Each target runs on its seeds (tests/fuzz/corpus/NAME) and what it found
 # before (build-fuzz/corpus-NAME), as many at once as there are processors
 # (tests/fuzz/run): one line per target, and exit 1 if any crashed.
 fuzz: deps
-	$(MAKE) $(FUZZ)
+	$(MAKE) -j$$(nproc) $(FUZZ)
 	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ)
 
 demo: deps all
