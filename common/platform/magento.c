@@ -310,7 +310,7 @@ page_done(struct http_req *r, void *arg)
 	if (p->page == 1) {
 		l->total = total;
 		int64_t np = (total + m->page - 1) / m->page;
-		if (np > 10000000) {
+		if (np > 100000) {
 			lst_fail(l, EX_DATAERR, r, "total_count is absurd");
 			json_decref(j);
 			goto out;
@@ -326,7 +326,7 @@ page_done(struct http_req *r, void *arg)
 		const char *src = json_string_value(json_object_get(it, "source_code"));
 		json_t *st = json_object_get(it, "status");
 		int64_t q;
-		if (!sku || !src || !json_is_integer(st)) {
+		if (!sku || !*sku || !src || !*src || !json_is_integer(st)) {
 			lst_fail(l, EX_DATAERR, r, "a source item has no sku, source_code or status");
 			break;
 		}

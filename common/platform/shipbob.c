@@ -87,7 +87,7 @@ struct sb {
 	char *authz;		/* "Authorization: Bearer ..." */
 	char *chanhdr;		/* "shipbob_channel_id: N", or NULL */
 	char *token;		/* scrubbed out of any message */
-	int states[NSTATES];	/* the states to emit, in order; -1 ends */
+	int states[NSTATES + 1];	/* the states to emit, in order; -1 ends */
 	double burst, margin, rate, window, limit;
 	int rate_known;		/* an answer has told how many calls are left */
 };
@@ -199,7 +199,7 @@ wait_of(const struct sb *s, const struct http_req *r)
 	double d = header_num(r, "x-retry-after");
 	if (d < 0)
 		d = header_num(r, "Retry-After");
-	if (d < 0 || d > 3600)
+	if (d < 0 || d >= 3600)
 		d = r->status == 429 ? s->window / s->limit : -1;
 	return d;
 }
@@ -276,6 +276,7 @@ lst_fail(struct lst *l, int code, const struct http_req *r, const char *why)
 		path_of(r->url.s, &p);
 		buf_addf(&l->err, "[%s]: GET %s: %s", l->c->name, p.s, why);
 		buf_release(&p);
+		scrub(l->c->priv, &l->err);
 	} else {
 		describe(l->c, &l->err, r);
 	}

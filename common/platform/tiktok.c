@@ -35,13 +35,41 @@
  *     status can be updated.  The answer's data.errors [{code, message,
  *     detail {sku_id, extra_errors [{warehouse_id, code, message}]}}] lists
  *     what failed.  "Update Inventory".
+ *   - Refresh mode (refresh_token_file set): GET https://auth.tiktok-shops.com
+ *     /api/v2/token/refresh?app_key=&app_secret=&refresh_token=&grant_type=
+ *     refresh_token (no sign, no access token) answers {code, message,
+ *     request_id, data {access_token, access_token_expire_in, refresh_token,
+ *     refresh_token_expire_in, open_id, seller_name, seller_base_region,
+ *     user_type, granted_scopes}}, both *_expire_in being Unix times, not
+ *     durations.  Partner Center, "Authorization overview" (the page was not
+ *     reachable from here; the request and a whole answer are quoted by
+ *     example-code.com, "Refresh a TikTok Shop OAuth2 Access Token", and by
+ *     the SDKs that call it).  An access token lives about a week (that
+ *     answer, dated 2024-07-23 by its request_id, expires on 2024-07-30).
  * UNVERIFIED (and handled either way): whether an answer with data.errors
  * applied the SKUs it does not name (we read them again and decide from
  * what changed); the HTTP status and code of an expired or wrong access
  * token (we take HTTP 401/403 and codes 105000-106999 as "auth refused");
  * the rate limits and the shape of a 429 (waited out, then read again);
  * that a warehouse a SKU has no record at can be written (we try, and map
- * the platform's refusal to the correction).
+ * the platform's refusal to the correction); whether the refresh token
+ * rotates (the answer carries one: when it differs from the one sent, it is
+ * saved over refresh_token_file, the file must be writable; whether the old
+ * one keeps working is not known, so it is never kept); the codes and HTTP
+ * status of a refused refresh (any answer but code 0, other than a 408,
+ * 429 or 5xx, is taken as "refused": exit 77); that a call refused for its
+ * token applied nothing (it is read again before a write goes again).
+ *
+ * Tokens.  With token_file = app_secret:access_token the token is fixed and
+ * the requests are exactly as they always were.  In refresh mode token_file
+ * holds the app secret alone; the access token is fetched before the first
+ * call, kept in memory only, renewed TOKEN_MARGIN seconds before it expires
+ * (half its life when shorter) and once when a call made with a token that
+ * had been accepted is refused; a token refused straight away is not
+ * renewed (exit 77).  refresh_token_file is read again for each refresh
+ * under an exclusive flock(2), so that the pull and the push of one
+ * pipeline never spend the same refresh token; a rotated one is written
+ * aside (mode 0600, fsync) and renamed over the file while the lock is held.
  *
  * Items.  An item is "<product_id>/<sku_id>" (a write names the product),
  * the location is the warehouse_id, state "available", qty the SKU's
@@ -78,12 +106,17 @@
  */
 #include "platform.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "banned.h"
 
@@ -101,6 +134,10 @@
 
 #define P_SEARCH "/product/202309/products/search"
 #define P_INVENTORY "/product/202309/inventory/search"
+#define P_REFRESH "/api/v2/token/refresh"
+#define AUTH_DEFAULT "https://auth.tiktok-shops.com"
+#define TOKEN_MARGIN 600	/* seconds before expiry an access token is renewed */
+#define LOCK_TRIES 20		/* re-opens of a refresh_token_file replaced while we waited */
 
 /* For the known-answer test (tests/unit/test_drv_tiktok.c). */
 int tts_sign(const char *secret, const char *path, const char *const *kv, size_t n,
@@ -111,8 +148,16 @@ struct tt {
 	char *basepath;		/* its path, for messages */
 	char *app_key, *cipher;
 	char *secret, *token;	/* scrubbed out of any message */
-	char *authz;		/* "x-tts-access-token: ..." */
+	char *authz;		/* "x-tts-access-token: ...", NULL until a token is held */
 	double rate;		/* requests per second we allow ourselves */
+	/* refresh mode (refresh_token_file set); all NULL/0 with a fixed token */
+	char *rt_path;		/* refresh_token_file */
+	char *auth_base;	/* auth_url, no trailing '/' */
+	char *auth_path;	/* its path, for messages */
+	char *rtoken;		/* the refresh token last read or received (scrubbed) */
+	time_t tok_until;	/* renew the access token from this time on */
+	unsigned gen;		/* access tokens fetched so far */
+	int gen_ok;		/* the current one has been accepted at least once */
 };
 
 /* One quantity of one SKU in one warehouse. */
@@ -181,8 +226,8 @@ tts_sign(const char *secret, const char *path, const char *const *kv, size_t n,
 static void
 scrub(const struct tt *t, struct buf *m)
 {
-	const char *hide[] = { t->secret, t->token };
-	buf_scrub(m, hide, 2);
+	const char *hide[] = { t->secret, t->token, t->rtoken };
+	buf_scrub(m, hide, 3);
 }
 
 /* A TikTok id (a string of digits, or a number) into out; -1 when not one. */
@@ -253,6 +298,8 @@ req_prepare(struct chan *c, struct http_req *r, const char *path, const char *co
 	}
 	if (tts_sign(t->secret, path, all, m, body, strlen(body), sign, sizeof sign) < 0)
 		die(EX_SOFTWARE, "HMAC-SHA256 failed (libcrypto)");
+	if (!t->authz)
+		die(EX_SOFTWARE, "[%s]: a request prepared without an access token", c->name);
 	http_req_init(r);
 	r->method = "POST";
 	buf_adds(&r->url, t->base);
@@ -336,7 +383,10 @@ describe(struct chan *c, struct buf *out, const struct http_req *r, const char *
 		buf_addf(out, ": code %lld", code);
 	if (m.len)
 		buf_addf(out, ": %s", m.s);
-	if (auth_refused(r, code))
+	if (auth_refused(r, code) && t->rt_path)
+		buf_addf(out, " (check app_key and shop_cipher, and the app secret in token_file; the "
+		    "access token came from refresh_token_file %s)", t->rt_path);
+	else if (auth_refused(r, code))
 		buf_adds(out, " (check app_key, and the app secret and access token in token_file: "
 		    "app_secret:access_token)");
 	else if (r->status == 404)
@@ -355,6 +405,7 @@ answer_data(struct chan *c, const struct http_req *r, const char *path, int *rc,
 	if (j && json_is_integer(json_object_get(j, "code")) &&
 	    json_integer_value(json_object_get(j, "code")) == 0 &&
 	    json_is_object(d = json_object_get(j, "data"))) {
+		((struct tt *)c->priv)->gen_ok = 1;
 		json_incref(d);
 		json_decref(j);
 		return d;
@@ -369,6 +420,268 @@ answer_data(struct chan *c, const struct http_req *r, const char *path, int *rc,
 	*rc = r->status == 200 && code <= 0 ? EX_DATAERR : fail_code(r, code);
 	json_decref(j);
 	return NULL;
+}
+
+/* ---- the access token in refresh mode ---- */
+
+/*
+ * Write the refresh token rt into path, atomically: a file aside in the same
+ * folder, mode 0600, fsync'd, renamed over path, then the folder fsync'd.
+ * 0, or -1 with errno set (path left as it was).
+ */
+static int
+save_refresh(const char *path, const char *rt)
+{
+	const char *slash = strrchr(path, '/');
+	struct buf tmp = BUF_INIT, dir = BUF_INIT;
+	int fd, rc = -1, e = 0;
+
+	if (slash)
+		buf_add(&dir, path, (size_t)(slash - path) + 1);
+	else
+		buf_adds(&dir, ".");
+	buf_addf(&tmp, "%s.new-XXXXXX", path);
+	if ((fd = mkstemp(tmp.s)) < 0)
+		goto out;
+	size_t n = strlen(rt), off = 0;
+	ssize_t k = 0;
+	if (fchmod(fd, 0600) < 0)
+		goto fail;
+	while (off < n && (k = write(fd, rt + off, n - off)) > 0)
+		off += (size_t)k;
+	if (off < n || write(fd, "\n", 1) != 1 || fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp.s, path) < 0)
+		goto fail;
+	int dfd = open(dir.s, O_RDONLY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);	/* the rename is durable; a folder that cannot be synced still has it */
+		close(dfd);
+	}
+	rc = 0;
+	goto out;
+fail:
+	e = errno ? errno : EIO;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp.s);
+	errno = e;
+out:
+	buf_release(&tmp);
+	buf_release(&dir);
+	return rc;
+}
+
+/*
+ * Open refresh_token_file and hold an exclusive lock on it, so that two runs
+ * (a pull and a push of one pipeline) never spend one refresh token twice:
+ * the second waits, then reads what the first one saved.  A file renamed
+ * over while we waited is opened again.  The fd, or -1 with err set.
+ */
+static int
+lock_refresh(struct chan *c, struct buf *err)
+{
+	struct tt *t = c->priv;
+	for (int k = 0; k < LOCK_TRIES; k++) {
+		struct stat st, sp;
+		int fd = open(t->rt_path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
+			buf_addf(err, "[%s]: refresh_token_file %s: %s", c->name, t->rt_path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		if (stat(t->rt_path, &sp) == 0 && sp.st_ino == st.st_ino && sp.st_dev == st.st_dev) {
+			if (st.st_mode & 077) {
+				buf_addf(err, "[%s]: refresh_token_file %s is readable by others (mode %03o); "
+				    "chmod 600 it", c->name, t->rt_path, (unsigned)(st.st_mode & 0777));
+				close(fd);
+				return -1;
+			}
+			return fd;
+		}
+		close(fd);	/* replaced meanwhile: the new one is the one to read */
+	}
+	buf_addf(err, "[%s]: refresh_token_file %s keeps being replaced", c->name, t->rt_path);
+	return -1;
+}
+
+/* The first line of the locked file fd, checked; NULL with err set. */
+static char *
+read_refresh(struct chan *c, int fd, struct buf *err)
+{
+	struct tt *t = c->priv;
+	struct buf s = BUF_INIT;
+	char b[1024];
+	ssize_t k;
+	char *out = NULL;
+
+	while ((k = read(fd, b, sizeof b)) > 0 && s.len < 65536)
+		buf_add(&s, b, (size_t)k);
+	explicit_bzero(b, sizeof b);
+	if (k < 0)
+		buf_addf(err, "[%s]: refresh_token_file %s: %s", c->name, t->rt_path, strerror(errno));
+	else if (!s.len || !cred_ok(s.s, strcspn(s.s, "\r\n")))
+		buf_addf(err, "[%s]: refresh_token_file %s must hold the refresh token, on one line",
+		    c->name, t->rt_path);
+	else
+		out = xstrndup(s.s, strcspn(s.s, "\r\n"));
+	if (s.s)
+		explicit_bzero(s.s, s.len);
+	buf_release(&s);
+	return out;
+}
+
+/*
+ * Ask the token endpoint for a new access token with the refresh token of
+ * refresh_token_file (read again each time: another run may have rotated
+ * it), keep it in memory and save a rotated refresh token.  0, or an exit
+ * code with err set: 78 the file, 77 the refresh refused, 75/69 the
+ * endpoint unavailable, 65 an answer we cannot read.
+ */
+static int
+token_refresh(struct chan *c, struct buf *err)
+{
+	struct tt *t = c->priv;
+	struct http_req r;
+	int rc = 0;
+
+	buf_reset(err);
+	int fd = lock_refresh(c, err);
+	if (fd < 0)
+		return EX_CONFIG;
+	char *rt = read_refresh(c, fd, err);
+	if (!rt) {
+		close(fd);
+		return EX_CONFIG;
+	}
+	free_secret(t->rtoken);
+	t->rtoken = rt;
+	http_req_init(&r);
+	r.method = "GET";
+	buf_adds(&r.url, t->auth_base);
+	buf_adds(&r.url, P_REFRESH "?app_key=");
+	buf_add_pctenc(&r.url, t->app_key);
+	buf_adds(&r.url, "&app_secret=");
+	buf_add_pctenc(&r.url, t->secret);
+	buf_adds(&r.url, "&refresh_token=");
+	buf_add_pctenc(&r.url, rt);
+	buf_adds(&r.url, "&grant_type=refresh_token");
+	r.hdrs = curl_slist_append(r.hdrs, "Accept: application/json");
+	r.idempotent = 1;	/* nothing changes but the tokens: asked again after a lost answer */
+	r.cost = 1;
+	http_submit(c->http, &r);
+	http_run(c->http);
+
+	json_t *j = r.status == 200 && !r.ambiguous ?
+	    json_loadb(r.resp.s ? r.resp.s : "", r.resp.len, 0, NULL) : NULL;
+	json_t *cv = json_object_get(j, "code"), *d = json_object_get(j, "data");
+	long long code = json_is_integer(cv) ? json_integer_value(cv) : -1;
+	const char *at = json_string_value(json_object_get(d, "access_token"));
+	const char *nrt = json_string_value(json_object_get(d, "refresh_token"));
+	json_t *exp = json_object_get(d, "access_token_expire_in");
+	if (r.status == 200 && code == 0 && at && cred_ok(at, strlen(at)) && json_is_integer(exp)) {
+		time_t now = time(NULL);
+		long long e = json_integer_value(exp);
+		/* a Unix time (as the answers show); a number too small for one is taken as seconds */
+		long long life = e >= 1000000000LL ? e - (long long)now : e;
+		free_secret(t->token);
+		free_secret(t->authz);
+		t->token = xstrdup(at);
+		struct buf h = BUF_INIT;
+		buf_adds(&h, "x-tts-access-token: ");
+		buf_adds(&h, at);
+		t->authz = h.s;
+		t->gen++;
+		t->gen_ok = 0;
+		/* renewed a margin before it expires (half its life when that is short) */
+		t->tok_until = now + (time_t)(life > 2 * TOKEN_MARGIN ? life - TOKEN_MARGIN :
+		    life > 1 ? life / 2 : 0);
+		if (nrt && cred_ok(nrt, strlen(nrt)) && strcmp(nrt, t->rtoken)) {
+			if (save_refresh(t->rt_path, nrt) < 0) {
+				struct buf w = BUF_INIT;
+				buf_addf(&w, "[%s]: refresh_token_file %s: the platform sent a new refresh "
+				    "token and it could not be saved: %s; the next run may need a new "
+				    "authorization", c->name, t->rt_path, strerror(errno));
+				scrub(t, &w);
+				warnx_("%s", w.s);
+				buf_release(&w);
+			}
+			free_secret(t->rtoken);
+			t->rtoken = xstrdup(nrt);
+		}
+	} else {
+		struct buf m = BUF_INIT;
+		code = env_code(&r, &m);
+		buf_addf(err, "[%s]: GET %s%s: ", c->name, t->auth_path, P_REFRESH);
+		if (r.error[0])
+			buf_adds(err, r.error);
+		else
+			buf_addf(err, "HTTP %ld", r.status);
+		if (code >= 0)
+			buf_addf(err, ": code %lld", code);
+		if (m.len)
+			buf_addf(err, ": %s", m.s);
+		buf_release(&m);
+		if (r.status == 200 && code == 0) {
+			buf_adds(err, ": the answer has no access_token and access_token_expire_in");
+			rc = EX_DATAERR;
+		} else if (r.status == 200 || (r.status >= 400 && r.status < 500 && r.status != 408 &&
+		    r.status != 429)) {
+			buf_addf(err, " (the refresh token in %s was refused: check app_key and the app "
+			    "secret in token_file; an expired or revoked refresh token needs a new "
+			    "authorization of the shop)", t->rt_path);
+			rc = EX_NOPERM;
+		} else {
+			rc = fail_code(&r, code);
+		}
+		scrub(t, err);
+	}
+	json_decref(j);
+	http_req_release(&r);
+	close(fd);		/* the lock goes with it */
+	return rc;
+}
+
+/* In refresh mode, hold an access token that is not about to expire. */
+static int
+token_ensure(struct chan *c, struct buf *err)
+{
+	struct tt *t = c->priv;
+	if (!t->rt_path || (t->authz && time(NULL) < t->tok_until))
+		return 0;
+	return token_refresh(c, err);
+}
+
+/*
+ * A call made with access token number gen was refused.  Returns 0 when it
+ * should go again (a new token is held now), -1 when not (fixed token, or a
+ * new token refused at once: the refusal stands), or the exit code of a
+ * refresh that failed (err set).
+ */
+static int
+token_renew(struct chan *c, unsigned gen, struct buf *err)
+{
+	struct tt *t = c->priv;
+	if (!t->rt_path)
+		return -1;
+	if (gen != t->gen)
+		return 0;	/* renewed since the call was prepared */
+	if (!t->gen_ok)
+		return -1;	/* never accepted: renewing would not help */
+	struct buf e = BUF_INIT;
+	int rc = token_refresh(c, &e);
+	if (rc) {
+		buf_reset(err);
+		buf_add(err, e.s, e.len);
+	}
+	buf_release(&e);
+	return rc;
 }
 
 static void
@@ -488,15 +801,31 @@ list_pass(struct chan *c, struct rows *rs, int *changed, struct buf *err)
 	int rc = 0;
 
 	*changed = 0;
-	for (long page = 1; !rc; page++) {
+	for (long page = 1, again = 0; !rc; page++) {
 		struct http_req r;
 		const char *kv[4] = { "page_size", PAGE_SIZE, "page_token", tok };
 		const char *why = NULL;
+		if ((rc = token_ensure(c, err)) != 0)
+			break;
+		unsigned gen = t->gen;
 		req_prepare(c, &r, P_SEARCH, kv, tok ? 2 : 1, "{}");
 		r.idempotent = 1;	/* a read */
 		http_submit(c->http, &r);
 		http_run(c->http);
 		json_t *data = answer_data(c, &r, P_SEARCH, &rc, err);
+		if (!data && rc == EX_NOPERM && !again) {
+			/* refused: an access token that expired is renewed once, and the page read again */
+			int k = token_renew(c, gen, err);
+			if (k >= 0) {
+				http_req_release(&r);
+				if (k)
+					rc = k;
+				else
+					rc = 0, again = 1, page--;
+				continue;
+			}
+		}
+		again = 0;
 		if (data) {
 			json_t *tc = json_object_get(data, "total_count");
 			const char *next = json_string_value(json_object_get(data, "next_page_token"));
@@ -618,7 +947,7 @@ inventory_rows(json_t *data, struct rows *rs, const char **why)
 }
 
 static int
-tt_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
+read_once(struct chan *c, struct corr **v, size_t n, struct buf *err)
 {
 	struct tt *t = c->priv;
 	char **sids = xcalloc(n ? n : 1, sizeof *sids);
@@ -689,6 +1018,27 @@ tt_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
 	return rc;
 }
 
+static int
+tt_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
+{
+	struct tt *t = c->priv;
+	for (int again = 0;; again++) {
+		int rc = token_ensure(c, err);
+		if (rc)
+			return rc;
+		unsigned gen = t->gen;
+		rc = read_once(c, v, n, err);
+		if (rc != EX_NOPERM || again)
+			return rc;
+		/* refused: an access token that expired is renewed once, and all is read again */
+		int k = token_renew(c, gen, err);
+		if (k < 0)
+			return rc;
+		if (k)
+			return k;
+	}
+}
+
 /* ---- push ---- */
 
 enum { W_SENT, W_RETRY, W_UNKNOWN, W_RECHECK, W_DONE };
@@ -710,6 +1060,7 @@ struct batch {
 	char path[128];
 	double wait;		/* after a 429/503: Retry-After, -1 none */
 	int auth_failed;
+	unsigned gen;		/* the access token it was sent with */
 	char msg[400];
 };
 
@@ -811,6 +1162,7 @@ batch_done(struct http_req *r, void *arg)
 		}
 	} else if (r->status == 200 && code == 0) {
 		json_t *errs = json_object_get(json_object_get(j, "data"), "errors");
+		((struct tt *)c->priv)->gen_ok = 1;
 		if (json_array_size(errs)) {
 			partial(b, errs);
 		} else {
@@ -828,6 +1180,14 @@ batch_done(struct http_req *r, void *arg)
 		for (size_t i = 0; i < b->n; i++) {
 			b->w[i]->state = W_RECHECK;
 			snprintf(b->w[i]->k->error, sizeof b->w[i]->k->error, "%s: not JSON", m.s);
+		}
+	} else if (auth_refused(r, code) && ((struct tt *)c->priv)->rt_path) {
+		/* a refused call applied nothing: again after a re-read, if a new token helps */
+		b->auth_failed = 1;
+		snprintf(b->msg, sizeof b->msg, "%s", m.s);
+		for (size_t i = 0; i < b->n; i++) {
+			b->w[i]->state = W_RETRY;
+			snprintf(b->w[i]->k->error, sizeof b->w[i]->k->error, "not written: %.230s", m.s);
 		}
 	} else {
 		b->auth_failed = auth_refused(r, code);
@@ -868,6 +1228,7 @@ batch_submit(struct chan *c, struct batch *b)
 	b->r.no_retry = 1;	/* nor after a 429: read again first */
 	b->r.done = batch_done;
 	b->r.arg = b;
+	b->gen = ((struct tt *)c->priv)->gen;
 	http_submit(c->http, &b->r);
 }
 
@@ -944,6 +1305,12 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 		ws[m++] = ws[i];
 	}
 	nw = m;
+	if (nw && (rc = token_ensure(c, err)) != 0) {
+		for (size_t i = 0; i < nw; i++)
+			corr_fail(ws[i]->k, CS_FAILED, "not written: %.230s", err->s);
+		*npend = 0;
+		goto out;
+	}
 	bs = xcalloc(nw ? nw : 1, sizeof *bs);
 	for (size_t i = 0; i < nw; i++) {
 		if (nb && !strcmp(bs[nb - 1].w[0]->pid, ws[i]->pid)) {
@@ -1010,8 +1377,33 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 			slow_down(c);
 			break;
 		}
+	/* refused in refresh mode: a new token, once, and the refused writes go again */
+	int renew = 0;
 	for (size_t i = 0; i < nb; i++) {
-		if (bs[i].auth_failed && !rc) {
+		if (!bs[i].auth_failed || !((struct tt *)c->priv)->rt_path)
+			continue;
+		if (!renew)
+			renew = token_renew(c, bs[i].gen, err);
+		if (renew == 0) {
+			*wait = 0;
+			continue;
+		}
+		for (size_t k = 0; k < bs[i].n; k++)
+			if (bs[i].w[k]->state == W_RETRY) {
+				bs[i].w[k]->state = W_DONE;
+				corr_fail(bs[i].w[k]->k, CS_FAILED, "not written: %.230s", renew > 0 ?
+				    err->s : bs[i].msg);
+			}
+		if (!rc && renew > 0) {
+			rc = renew;
+		} else if (!rc) {
+			rc = EX_NOPERM;
+			buf_reset(err);
+			buf_adds(err, bs[i].msg);
+		}
+	}
+	for (size_t i = 0; i < nb; i++) {
+		if (bs[i].auth_failed && !rc && !((struct tt *)c->priv)->rt_path) {
 			rc = EX_NOPERM;
 			buf_reset(err);
 			buf_adds(err, bs[i].msg);
@@ -1094,6 +1486,91 @@ tt_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 
 /* ---- open and close ---- */
 
+/* url without its trailing '/', and its path (for messages) in *path. */
+static char *
+url_trim(const char *url, char **path)
+{
+	size_t bl = strlen(url);
+	while (bl && url[bl - 1] == '/')
+		bl--;
+	char *u = xstrndup(url, bl);
+	const char *hp = strstr(u, "://");
+	hp = hp ? strchr(hp + 3, '/') : NULL;
+	*path = xstrdup(hp ? hp : "");
+	return u;
+}
+
+/* The settings both modes share (checked by the caller). */
+static struct tt *
+tt_new(const struct chan_cfg *cc)
+{
+	struct tt *t = xcalloc(1, sizeof *t);
+	t->base = url_trim(chan_get(cc, "base_url"), &t->basepath);
+	t->app_key = xstrdup(chan_get(cc, "app_key"));
+	t->cipher = xstrdup(chan_get(cc, "shop_cipher"));
+	return t;
+}
+
+/*
+ * Refresh mode: token_file (or the environment) holds the app secret alone;
+ * the refresh token is in refresh_token_file, which must be ours alone (0600)
+ * in a folder we can write (a rotated refresh token is saved there).  No
+ * request yet: the first call fetches the access token.
+ */
+static int
+open_refresh(struct chan *c, struct buf *sec, const char *rtf, double rate, struct buf *err)
+{
+	const struct chan_cfg *cc = c->cc;
+	const char *path = c->cfg->path ? c->cfg->path : "config";
+	const char *auth = chan_get(cc, "auth_url");
+	struct stat st;
+	int rc = 0;
+
+	if (memchr(sec->s, ':', sec->len) || !cred_ok(sec->s, sec->len)) {
+		buf_addf(err, "%s: [%s]: with refresh_token_file = the secret is the app secret alone, "
+		    "on one line", path, c->name);
+		rc = EX_CONFIG;
+	} else if (!*rtf) {
+		buf_addf(err, "%s:%d: [%s]: refresh_token_file = names no file", path, cc->line, c->name);
+		rc = EX_CONFIG;
+	} else if (auth && strncmp(auth, "https://", 8) && strncmp(auth, "http://", 7)) {
+		buf_addf(err, "%s:%d: [%s]: auth_url = must be an http(s) address (%s)", path, cc->line,
+		    c->name, AUTH_DEFAULT);
+		rc = EX_CONFIG;
+	} else if (stat(rtf, &st) < 0) {
+		buf_addf(err, "%s: [%s]: refresh_token_file %s: %s", path, c->name, rtf, strerror(errno));
+		rc = EX_CONFIG;
+	} else if (st.st_mode & 077) {
+		buf_addf(err, "%s: [%s]: refresh_token_file %s is readable by others (mode %03o); chmod "
+		    "600 it", path, c->name, rtf, (unsigned)(st.st_mode & 0777));
+		rc = EX_CONFIG;
+	} else {
+		const char *slash = strrchr(rtf, '/');
+		char *dir = slash ? xstrndup(rtf, (size_t)(slash - rtf) + 1) : xstrdup(".");
+		if (access(rtf, R_OK | W_OK) < 0 || access(dir, W_OK | X_OK) < 0) {
+			buf_addf(err, "%s: [%s]: refresh_token_file %s and its folder must be writable (a "
+			    "new refresh token is saved there): %s", path, c->name, rtf, strerror(errno));
+			rc = EX_CONFIG;
+		}
+		free(dir);
+	}
+	if (rc) {
+		explicit_bzero(sec->s, sec->len);
+		buf_release(sec);
+		return rc;
+	}
+	struct tt *t = tt_new(cc);
+	t->secret = xstrndup(sec->s, sec->len);
+	explicit_bzero(sec->s, sec->len);
+	buf_release(sec);
+	t->rt_path = xstrdup(rtf);
+	t->auth_base = url_trim(auth && *auth ? auth : AUTH_DEFAULT, &t->auth_path);
+	t->rate = rate;
+	http_bucket(c->http, 1, 1, t->rate);	/* evenly spaced, no burst */
+	c->priv = t;
+	return 0;
+}
+
 static int
 tt_open(struct chan *c, struct buf *err)
 {
@@ -1127,6 +1604,9 @@ tt_open(struct chan *c, struct buf *err)
 		return EX_CONFIG;
 	}
 	buf_release(&e);
+	const char *rtf = chan_get(cc, "refresh_token_file");
+	if (rtf)
+		return open_refresh(c, &sec, rtf, (double)rate, err);
 	const char *colon = memchr(sec.s, ':', sec.len);
 	if (!colon || !cred_ok(sec.s, (size_t)(colon - sec.s)) ||
 	    !cred_ok(colon + 1, sec.len - (size_t)(colon - sec.s) - 1)) {
@@ -1136,16 +1616,7 @@ tt_open(struct chan *c, struct buf *err)
 		buf_release(&sec);
 		return EX_CONFIG;
 	}
-	struct tt *t = xcalloc(1, sizeof *t);
-	size_t bl = strlen(base);
-	while (bl && base[bl - 1] == '/')
-		bl--;
-	t->base = xstrndup(base, bl);
-	const char *hp = strstr(t->base, "://");
-	hp = hp ? strchr(hp + 3, '/') : NULL;
-	t->basepath = xstrdup(hp ? hp : "");
-	t->app_key = xstrdup(key);
-	t->cipher = xstrdup(cipher);
+	struct tt *t = tt_new(cc);
 	t->secret = xstrndup(sec.s, (size_t)(colon - sec.s));
 	t->token = xstrdup(colon + 1);
 	struct buf h = BUF_INIT;
@@ -1173,6 +1644,10 @@ tt_close(struct chan *c)
 	free_secret(t->secret);
 	free_secret(t->token);
 	free_secret(t->authz);
+	free_secret(t->rtoken);
+	free(t->rt_path);
+	free(t->auth_base);
+	free(t->auth_path);
 	free(t);
 	c->priv = NULL;
 }

@@ -131,8 +131,10 @@ loc_wanted(const struct vend *v, const char *loc)
 static void
 scrub(const struct vend *v, struct buf *b)
 {
-	const char *hide[] = { v->secret };
-	buf_scrub(b, hide, 1);
+	/* the whole key, and its secret half (<lookupId>:<secret>) on its own */
+	const char *colon = strchr(v->secret, ':');
+	const char *hide[] = { v->secret, colon ? colon + 1 : NULL };
+	buf_scrub(b, hide, 2);
 }
 
 static double
@@ -155,7 +157,7 @@ jid(json_t *x)
 {
 	char b[32];
 	if (json_is_string(x))
-		return xstrdup(json_string_value(x));
+		return *json_string_value(x) ? xstrdup(json_string_value(x)) : NULL;
 	if (json_is_integer(x)) {
 		snprintf(b, sizeof b, "%lld", (long long)json_integer_value(x));
 		return xstrdup(b);
@@ -394,6 +396,11 @@ var_parse(json_t *o, struct var *out, const char **why)
 			goto bad;
 		}
 		out->nl++;
+		for (size_t k = 0; k + 1 < out->nl; k++)
+			if (!strcmp(out->l[k].loc, x->loc)) {
+				*why = "a variant lists one stock location twice";
+				goto bad;
+			}
 		if (int_of(json_object_get(l, "stockOnHand"), &x->onhand) < 0 ||
 		    int_of(json_object_get(l, "stockAllocated"), &x->alloc) < 0) {
 			*why = "a stock level without integer stockOnHand and stockAllocated";
@@ -569,7 +576,14 @@ read_by(struct chan *c, const char *field, char **ids, size_t n, int moves, stru
 		gq_release(&ds[k].q);
 	free(ds);
 	buf_release(&query);
+	size_t before = out->n;
 	vars_unique(out);
+	if (!code && out->n != before) {
+		/* one variant twice: which stock is meant is unknown */
+		code = EX_DATAERR;
+		buf_reset(err);
+		buf_addf(err, "[%s]: the answer lists one variant twice", c->name);
+	}
 	return code;
 }
 
@@ -914,11 +928,15 @@ vendure_pull(struct chan *c, const struct pull_opts *o,
 		if (!field)
 			break;
 	}
-	if (!rc && field) {
+	if (!rc) {
 		/* chunks are disjoint by value, but one variant can match twice (repeated SKUs) */
-		struct vars u = all;
-		vars_unique(&u);
-		all = u;
+		size_t before = all.n;
+		vars_unique(&all);
+		if (!field && all.n != before) {
+			rc = EX_DATAERR;
+			buf_reset(err);
+			buf_addf(err, "[%s]: the variant list shows one variant twice", c->name);
+		}
 	}
 	for (size_t i = 0; i < all.n && !rc; i++) {
 		const struct var *x = &all.v[i];

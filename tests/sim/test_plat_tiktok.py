@@ -5,7 +5,10 @@ Standard library only.  Starts the simulator on port 0 with a known state and ch
 signature check (right, wrong, tampered body, access_token and sign left out of it), the
 other credentials, product search pages, inventory search, inventory updates with per-SKU
 errors inside a code 0 answer, the rate limit, the plugin's fault answers, state round
-trip and sales.
+trip and sales; and the token endpoint of refresh mode (GET /api/v2/token/refresh): its
+answer's fields, wrong app credentials, a wrong, spent or expired refresh token, the
+rotation of the refresh token, and issued access tokens that expire (by time or by use)
+with the expired-token answer.
 
     python3 tests/sim/test_plat_tiktok.py [-v]
 """
@@ -27,6 +30,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM = os.path.join(HERE, "sim.py")
 KEY, SECRET, TOKEN, CIPHER = "tk_key_1", "tk_secret_1", "TTP_token_1", "ROW_cipher_1"
+REFRESH = "TTR_refresh_1"
 W1, W2, W9 = "7000000000000000001", "7000000000000000002", "7000000000000000009"
 API = "/product/202309"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -40,7 +44,7 @@ def make_state():
         prods.append({"id": str(800 + i), "title": "P%d" % i, "status": "ACTIVATE", "skus": skus})
     prods[4]["skus"][1]["live"] = False
     return {"tiktok": {"s1": {"app_key": KEY, "app_secret": SECRET, "access_token": TOKEN,
-                              "shop_cipher": CIPHER,
+                              "refresh_token": REFRESH, "shop_cipher": CIPHER,
                               "warehouses": [{"id": W1, "name": "Main"}, {"id": W2, "name": "Second"}],
                               "products": prods}}}
 
@@ -141,6 +145,96 @@ class TikTokSimTest(unittest.TestCase):
         self.assertEqual((st, a["code"]), (403, 106011))
         st, a = self.call(API + "/nothing/here", {})
         self.assertEqual((st, a["code"]), (404, 36009001))
+
+    # ---- refresh mode: the token endpoint ----
+
+    def refresh(self, key=KEY, secret=SECRET, rt=REFRESH, grant="refresh_token", method="GET"):
+        """GET /api/v2/token/refresh (no sign); returns (HTTP status, answer)."""
+        q = urllib.parse.urlencode({"app_key": key, "app_secret": secret, "refresh_token": rt,
+                                    "grant_type": grant})
+        req = urllib.request.Request("%s/tiktok/s1/api/v2/token/refresh?%s" % (self.base, q), method=method,
+                                     data=b"" if method == "POST" else None)
+        try:
+            with _OPENER.open(req) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def test_refresh(self):
+        t0 = int(time.time())
+        st, a = self.refresh()
+        self.assertEqual((st, a["code"], a["message"]), (200, 0, "success"))
+        d = a["data"]
+        self.assertEqual(sorted(d), sorted(["access_token", "access_token_expire_in", "refresh_token",
+                                            "refresh_token_expire_in", "open_id", "seller_name",
+                                            "seller_base_region", "user_type", "granted_scopes"]))
+        # Unix times, not durations: a week for the access token, by default
+        self.assertTrue(t0 + 7 * 86400 <= d["access_token_expire_in"] <= int(time.time()) + 7 * 86400)
+        self.assertGreater(d["refresh_token_expire_in"], d["access_token_expire_in"])
+        self.assertTrue(d["access_token"].startswith("TTP_") and d["access_token"] != TOKEN)
+        # rotated: the new refresh token is the shop's, the one sent is spent
+        self.assertNotEqual(d["refresh_token"], REFRESH)
+        self.assertEqual(self.ctl("GET", "state")["tiktok"]["s1"]["refresh_token"], d["refresh_token"])
+        st, a = self.refresh()
+        self.assertEqual((st, a["code"], a["data"]), (200, 36004004, None))
+        self.assertEqual(a["message"], "The refresh_token is invalid or has expired.")
+        st, a2 = self.refresh(rt=d["refresh_token"])
+        self.assertEqual((st, a2["code"]), (200, 0))
+        # both issued access tokens work (until they expire), and so does the fixed one
+        for tok in (d["access_token"], a2["data"]["access_token"], TOKEN):
+            st, a = self.call(API + "/products/search", {}, {"page_size": "1"}, token=tok)
+            self.assertEqual((st, a["code"]), (200, 0))
+        log = self.ctl("GET", "log?kind=requests")["requests"]
+        self.assertEqual([(r["method"], r["ops"], r["notes"]) for r in log[:3]],
+                         [("GET", ["token/refresh"], ["refresh token rotated"]),
+                          ("GET", ["token/refresh"], ["bad refresh token"]),
+                          ("GET", ["token/refresh"], ["refresh token rotated"])])
+
+    def test_refresh_not_rotated(self):
+        self.ctl("POST", "config", {"tiktok_rotate_refresh": 0})
+        for _ in range(2):
+            st, a = self.refresh()
+            self.assertEqual((st, a["code"], a["data"]["refresh_token"]), (200, 0, REFRESH))
+
+    def test_refresh_refused(self):
+        for kw, code in (({"key": "other"}, 36004003), ({"secret": "other"}, 36004003),
+                         ({"rt": "TTR_other"}, 36004004), ({"grant": "authorized_code"}, 36004005)):
+            st, a = self.refresh(**kw)
+            self.assertEqual((st, a["code"], a["data"]), (200, code, None), kw)
+        st, a = self.refresh(method="POST")
+        self.assertEqual((st, a["code"]), (405, 36009001))
+        # nothing refused spent the refresh token
+        self.assertEqual(self.ctl("GET", "state")["tiktok"]["s1"]["refresh_token"], REFRESH)
+        # an expired refresh token
+        state = make_state()
+        state["tiktok"]["s1"]["refresh_token_expire_in"] = int(time.time()) - 1
+        self.ctl("POST", "state", state)
+        st, a = self.refresh()
+        self.assertEqual((st, a["code"]), (200, 36004004))
+        self.assertEqual(self.ctl("GET", "log?kind=requests")["requests"][-1]["notes"], ["refresh token expired"])
+
+    def test_issued_token_expires(self):
+        expired = {"code": 105002, "data": None, "message": "Expired credentials. The access token has expired."}
+        self.ctl("POST", "config", {"tiktok_token_ttl": 1})
+        st, a = self.refresh()
+        tok = a["data"]["access_token"]
+        self.assertLessEqual(a["data"]["access_token_expire_in"], int(time.time()) + 1)
+        time.sleep(1.1)
+        st, a = self.call(API + "/products/search", {}, {"page_size": "1"}, token=tok)
+        self.assertEqual(st, 401)
+        self.assertEqual({k: a[k] for k in expired}, expired)
+        # by use: refused after two accepted calls, a new one accepted
+        self.ctl("POST", "reset")
+        self.ctl("POST", "config", {"tiktok_token_uses": 2})
+        tok = self.refresh()[1]["data"]["access_token"]
+        got = [self.call(API + "/products/search", {}, {"page_size": "1"}, token=tok)[0] for _ in range(3)]
+        self.assertEqual(got, [200, 200, 401])
+        st, a = self.refresh(rt=self.ctl("GET", "state")["tiktok"]["s1"]["refresh_token"])
+        st, a = self.call(API + "/products/search", {}, {"page_size": "1"}, token=a["data"]["access_token"])
+        self.assertEqual((st, a["code"]), (200, 0))
+        # a token never issued is invalid, not expired
+        st, a = self.call(API + "/products/search", {}, {"page_size": "1"}, token="TTP_never")
+        self.assertEqual((st, a["code"]), (401, 105001))
 
     # ---- reads ----
 

@@ -231,3 +231,99 @@ expect_rc 78 "a secret without the access token: exit 78"
 expect_err "a secret without the access token: says the shape, not the secret" <<X
 invpull: bad3.conf: [tts]: the secret must be app_secret:access_token, on one line
 X
+
+# ---- refresh mode: the app secret alone in token_file, the refresh token in
+# refresh_token_file; the access token is fetched from the token endpoint
+# (here the simulator's, auth_url) and kept in memory only
+fresh
+ctl DELETE log > /dev/null
+printf '%s\n' "$SECRET" > app.secret
+printf 'TTR_sim_demo\n' > tts.refresh
+chmod 600 app.secret tts.refresh
+sed -e "s|^token_file = .*|token_file = $T/app.secret|" invkit.conf > refresh.conf
+printf 'refresh_token_file = %s\nauth_url = http://127.0.0.1:%s/tiktok/demo\n' "$T/tts.refresh" "$PORT" >> refresh.conf
+refreshes() { ctl GET 'log?kind=requests' | jq '[.requests[] | select(.ops == ["token/refresh"] and .status == 200)] | length'; }
+state_rt() { ctl GET state | jq -r .tiktok.demo.refresh_token; }
+run invpull -q --config refresh.conf tts
+expect_rc 0 "refresh: invpull exit 0"
+jq -c '{item, sku, location, qty}' "$T/out" | sort > shop-got
+cmp -s shop-want shop-got && ok "refresh: invpull reads every SKU at every warehouse" ||
+	notok "refresh: invpull reads every SKU at every warehouse" "$(diff shop-want shop-got | head -3; head -3 "$T/err")"
+[ "$(refreshes)" -eq 1 ] && ok "refresh: one access token fetched for the run" || notok "refresh: one access token fetched" "$(refreshes)"
+ctl GET 'log?kind=requests' | jq -e '[.requests[] | select(.ops != ["token/refresh"]) | .status] | length == 3 and
+	all(. == 200)' > /dev/null && ok "refresh: every call accepted with the fetched token" ||
+	notok "refresh: every call accepted with the fetched token"
+rt=$(cat tts.refresh)
+[ "$rt" = "$(state_rt)" ] && [ "$rt" != TTR_sim_demo ] && ok "refresh: the rotated refresh token saved in refresh_token_file" ||
+	notok "refresh: the rotated refresh token saved" "file has a different token than the platform"
+[ "$(stat -c %a tts.refresh)" = 600 ] && [ -z "$(find . -maxdepth 1 -name 'tts.refresh.new-*')" ] &&
+	ok "refresh: saved with mode 0600, nothing left aside" || notok "refresh: saved with mode 0600" "$(ls -l tts.refresh*)"
+
+# a push whose access tokens expire mid-run (each after 40 accepted calls, unseen
+# by the driver until refused): renewed each time, every correction written once;
+# the pull and the push of the pipeline share (and rotate) one refresh token file
+ctl DELETE log > /dev/null
+ctl POST config '{"tiktok_qps":1000,"tiktok_token_uses":40}' > /dev/null
+invpull -q --config refresh.conf tts | invdiff -q master.ndjson - | invpush -q --config refresh.conf tts > "$T/out" 2> "$T/err"
+rc=$?
+expect_rc 0 "refresh: pull | diff | push with expiring tokens: exit 0"
+[ "$(jq -r .status "$T/out" | sort -u)" = applied ] && [ "$(wc -l < "$T/out")" -eq "$m" ] &&
+	ok "refresh: every correction applied ($m)" ||
+	notok "refresh: every correction applied" "$(jq -r .status "$T/out" | sort | uniq -c; head -3 "$T/err")"
+ctl GET 'log?kind=requests' | jq -r '.requests[].path' | grep -c "refresh_token=$rt&" > got
+[ "$(cat got)" -eq 1 ] && ok "refresh: the saved refresh token used by the next run" ||
+	notok "refresh: the saved refresh token used by the next run" "$(cat got) requests with it"
+nexp=$(ctl GET 'log?kind=requests' | jq '[.requests[] | select(.status == 401 and .notes == ["access token expired"])] | length')
+nref=$(refreshes)
+[ "$nexp" -ge 2 ] && [ "$nref" -ge 4 ] && ok "refresh: expired tokens renewed mid-run ($nexp calls refused, $nref tokens fetched)" ||
+	notok "refresh: expired tokens renewed mid-run" "$nexp refused, $nref fetched"
+[ "$(nsets)" -eq "$m" ] && [ "$(ctl GET 'log?kind=writes' | jq '[.writes[] | "\(.item) \(.location)"] | unique | length')" -eq "$m" ] &&
+	ok "refresh: each warehouse quantity set exactly once" || notok "refresh: each set exactly once" "$(nsets) sets for $m"
+[ "$(cat tts.refresh)" = "$(state_rt)" ] && ok "refresh: the file holds the platform's latest refresh token" ||
+	notok "refresh: the file holds the platform's latest refresh token"
+INVKIT_CONFIG=$T/refresh.conf converged "refresh: the shop equals the master"
+
+# an access token that lives 3 s: renewed before it expires, never refused
+ctl DELETE log > /dev/null
+ctl POST config '{"tiktok_qps":1000,"tiktok_token_ttl":3}' > /dev/null
+sed 's/^rate_limit = .*/rate_limit = 2/' refresh.conf > slow.conf
+run invpull -q --config slow.conf tts
+expect_rc 0 "refresh: short-lived tokens: exit 0"
+nref=$(refreshes)
+ctl GET 'log?kind=requests' | jq -e '[.requests[] | select(.status != 200)] | length == 0' > /dev/null && [ "$nref" -ge 2 ] &&
+	ok "refresh: short-lived tokens renewed ahead of expiry ($nref fetched, none refused)" ||
+	notok "refresh: short-lived tokens renewed ahead of expiry" "$nref fetched; $(ctl GET 'log?kind=requests' | jq -c '[.requests[].status]')"
+
+# a refused refresh token: exit 77, the file named, no secret printed, nothing written
+fresh
+ctl DELETE log > /dev/null
+printf 'TTR_wrong_refresh_3\n' > tts.refresh
+run invpull --config refresh.conf tts
+expect_rc 77 "refresh refused: invpull exit 77"
+expect_err "refresh refused: the platform's words and the file" <<X
+invpull: [tts]: GET /tiktok/demo/api/v2/token/refresh: HTTP 200: code 36004004: The refresh_token is invalid or has expired. (the refresh token in $T/tts.refresh was refused: check app_key and the app secret in token_file; an expired or revoked refresh token needs a new authorization of the shop)
+X
+STDIN=corr.ndjson run invpush --config refresh.conf tts
+expect_rc 77 "refresh refused: invpush exit 77"
+[ "$(nsets)" -eq 0 ] && [ "$(jq -r .status "$T/out" | sort -u | tr '\n' ' ')" = "failed skipped " ] &&
+	ok "refresh refused: nothing written (the first batch failed, the rest skipped)" ||
+	notok "refresh refused: nothing written" "$(nsets) sets; $(jq -r .status "$T/out" | sort | uniq -c)"
+[ "$(cat tts.refresh)" = TTR_wrong_refresh_3 ] && ok "refresh refused: the file left as it was" ||
+	notok "refresh refused: the file left as it was"
+printf 'TTR_sim_demo\n' > tts.refresh
+printf 'wrong_app_secret_4\n' > app.secret
+run invpull --config refresh.conf tts
+expect_rc 77 "refresh with a wrong app secret: exit 77"
+expect_err_has "refresh with a wrong app secret: the platform's words" "code 36004003: Invalid app_key or app_secret."
+if grep -rqF -e TTR_wrong_refresh_3 -e TTR_sim_demo -e wrong_app_secret_4 -e "$SECRET" -e TTP_ "$T/out" "$T/err" "$T/state"; then
+	notok "refresh refused: no secret in the output, messages or journal"
+else
+	ok "refresh refused: no secret in the output, messages or journal"
+fi
+printf '%s\n' "$SECRET" > app.secret
+chmod 644 tts.refresh
+run invpull --config refresh.conf tts
+expect_rc 78 "refresh_token_file readable by others: exit 78"
+expect_err "refresh_token_file readable by others: says so" <<X
+invpull: refresh.conf: [tts]: refresh_token_file $T/tts.refresh is readable by others (mode 644); chmod 600 it
+X

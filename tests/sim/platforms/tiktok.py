@@ -27,13 +27,29 @@ packages/tk-origin-api/src/products/):
     [{"warehouse_id", "quantity"}]}]}: quantity after the change, 0 to less than 99999; only
     SKUs in live status; the answer's data.errors [{code, message, detail {sku_id,
     extra_errors [{warehouse_id, code, message}]}}].  "Update Inventory".
+  - Refresh mode: GET https://auth.tiktok-shops.com/api/v2/token/refresh?app_key=&app_secret=
+    &refresh_token=&grant_type=refresh_token (no sign, no shop) answers {code, message,
+    request_id, data {access_token, access_token_expire_in, refresh_token,
+    refresh_token_expire_in, open_id, seller_name, seller_base_region, user_type,
+    granted_scopes}}; both *_expire_in are Unix times, not durations (Partner Center,
+    "Authorization overview"; the answer is quoted with those fields in the examples of
+    example-code.com/.../tiktok_shop_refresh_access_token.asp).  Here under
+    [http://127.0.0.1:PORT/tiktok/<shop>]/api/v2/token/refresh, so auth_url = that prefix.
+    The access token lives about a week (an answer of 2024-07-23 expires 2024-07-30).
 UNVERIFIED (drivers must be right either way), each marked where it is done: every error
 code but 106001 and the messages that go with them; HTTP statuses of errors other than a
 bad sign; that a partial failure applies the SKUs it does not name (it does here); the rate
 limit (a fixed window of `tiktok_qps` requests per second per shop here) and the shape of
 its 429 (no Retry-After here); the timestamp tolerance (300 s here); whether a SKU can be
 written at a warehouse it has no record at (yes here, if the shop has the warehouse);
-the page_token format (opaque base64 here).
+the page_token format (opaque base64 here); for the token endpoint: its error codes, messages
+and HTTP status (200 with a non-zero code here), whether the refresh token rotates
+(`tiktok_rotate_refresh`, on by default: each refresh answers a new refresh token and the
+one sent stops working) and the code of an expired access token (105002 here, HTTP 401).
+
+Knobs for tests: `tiktok_token_ttl` (seconds an issued access token lives, default 7 days),
+`tiktok_token_uses` (0: any; else an issued token is refused after that many accepted calls,
+an expiry its holder cannot see coming), `tiktok_rotate_refresh` (1/0).
 """
 
 import base64
@@ -51,12 +67,20 @@ CONFIG = OrderedDict([
     ("tiktok_qps", 50),         # requests per second per shop (UNVERIFIED)
     ("tiktok_page_max", 100),   # page_size maximum (documented)
     ("tiktok_read_skus", 600),  # inventory/search sku_ids maximum (documented)
+    ("tiktok_token_ttl", 7 * 86400),  # seconds an issued access token lives (about a week)
+    ("tiktok_token_uses", 0),   # accepted calls an issued access token allows (0: any)
+    ("tiktok_rotate_refresh", 1),  # a refresh answers a new refresh token (UNVERIFIED)
 ])
+REFRESH_LIFE = 365 * 86400     # UNVERIFIED (answers show refresh_token_expire_in years ahead)
 QTY_LIMIT = 99999               # "less than 99999" (documented)
 TS_SKEW = 300                   # UNVERIFIED
 # error codes: only 106001 (bad sign) was seen in a real answer; the others are UNVERIFIED
 E_SIGN = 106001
 E_TOKEN = 105001
+E_TOKEN_EXPIRED = 105002        # UNVERIFIED
+E_AUTH_APP = 36004003           # token endpoint: wrong app_key or app_secret (UNVERIFIED)
+E_AUTH_REFRESH = 36004004       # token endpoint: refresh token unknown, spent or expired (UNVERIFIED)
+E_AUTH_GRANT = 36004005         # token endpoint: grant_type is not refresh_token (UNVERIFIED)
 E_TIMESTAMP = 106003
 E_APP_KEY = 106002
 E_CIPHER = 106011
@@ -67,6 +91,7 @@ E_SKU_NOT_LIVE = 12019025
 E_WAREHOUSE = 12019026
 E_QTY = 12019027
 ROUTES = [  # path pattern -> op
+    (("api", "v2", "token", "refresh"), "token/refresh"),
     (("product", "202309", "products", "search"), "products/search"),
     (("product", "202309", "inventory", "search"), "inventory/search"),
     (("product", "202309", "products", None, "inventory", "update"), "inventory/update"),
@@ -88,14 +113,21 @@ def load(section):
         what = "tiktok.%s" % name
         if not isinstance(s, dict):
             raise core.BadState(what + " must be an object")
-        bad = set(s) - {"app_key", "app_secret", "access_token", "shop_cipher", "warehouses", "products"}
+        bad = set(s) - {"app_key", "app_secret", "access_token", "shop_cipher", "warehouses", "products",
+                        "refresh_token", "refresh_token_expire_in"}
         if bad:
             raise core.BadState("%s: unknown key(s) %s" % (what, ", ".join(sorted(bad))))
         for k in ("app_key", "app_secret", "access_token", "shop_cipher"):
             if not isinstance(s.get(k), str) or not s[k]:
                 raise core.BadState("%s: %s must be a non-empty string" % (what, k))
+        rt, rx = s.get("refresh_token"), s.get("refresh_token_expire_in")
+        if rt is not None and (not isinstance(rt, str) or not rt):
+            raise core.BadState(what + ": refresh_token must be a non-empty string")
+        if rx is not None and (isinstance(rx, bool) or not isinstance(rx, int)):
+            raise core.BadState(what + ": refresh_token_expire_in must be a Unix time")
         st = {"name": name, "app_key": s["app_key"], "app_secret": s["app_secret"],
               "access_token": s["access_token"], "shop_cipher": s["shop_cipher"],
+              "refresh_token": rt, "refresh_token_expire_in": rx,
               "warehouses": OrderedDict(), "products": [], "by_pid": {}, "by_sid": {}, "by_sku": {}}
         for j, w in enumerate(s.get("warehouses") or []):
             ww = "%s.warehouses[%d]" % (what, j)
@@ -151,6 +183,9 @@ def dump(model):
         d = OrderedDict()
         for k in ("app_key", "app_secret", "access_token", "shop_cipher"):
             d[k] = st[k]
+        for k in ("refresh_token", "refresh_token_expire_in"):
+            if st[k] is not None:
+                d[k] = st[k]
         d["warehouses"] = [{"id": w["id"], "name": w["name"]} for w in st["warehouses"].values()]
         prods = []
         for p in st["products"]:
@@ -175,7 +210,7 @@ WH1, WH2 = "7300000000000000001", "7300000000000000002"
 
 def sample(n, seed):
     """Shop "demo" (app key tts_sim_key, app secret tts_sim_secret, access token
-    TTP_sim_demo, shop cipher ROW_sim_demo) with warehouses WH1 and WH2 and n products
+    TTP_sim_demo, refresh token TTR_sim_demo, shop cipher ROW_sim_demo) with warehouses WH1 and WH2 and n products
     TT-00001...: every 3rd has SKUs -S/-M/-L, the others one SKU; every SKU has a record at
     WH1, every 2nd at WH2 too."""
     rng = random.Random("invkit-sim-tiktok-%s" % seed)
@@ -194,7 +229,8 @@ def sample(n, seed):
         prods.append({"id": "17290000000%08d" % i, "title": "Product %d" % i, "status": "ACTIVATE",
                       "skus": skus})
     return {"demo": {"app_key": "tts_sim_key", "app_secret": "tts_sim_secret",
-                     "access_token": "TTP_sim_demo", "shop_cipher": "ROW_sim_demo",
+                     "access_token": "TTP_sim_demo", "refresh_token": "TTR_sim_demo",
+                     "shop_cipher": "ROW_sim_demo",
                      "warehouses": [{"id": WH1, "name": "Main warehouse"}, {"id": WH2, "name": "Second"}],
                      "products": prods}}
 
@@ -212,6 +248,64 @@ def classify(req):
             req.tt_route = (op, parts)
             break
     req.is_write = req.tt_route is not None and req.tt_route[0] == "inventory/update"
+
+
+def _tokens(sim):
+    """The access tokens issued by refreshes: {token: {"shop", "exp", "uses"}}."""
+    return sim.plugin_rt.setdefault(NAME, {}).setdefault("_tokens", {})
+
+
+def _refresh(sim, st, req, q):
+    """GET /api/v2/token/refresh: a new access token (and, rotating, a new refresh token)."""
+    if req.method != "GET":
+        return envelope(req, E_PARAM, "Method not allowed", None, 405)
+    if q.get("grant_type") != "refresh_token":
+        return envelope(req, E_AUTH_GRANT, "Invalid grant_type. It must be refresh_token.")
+    if not hmac.compare_digest(q.get("app_key", "").encode(), st["app_key"].encode()) or \
+            not hmac.compare_digest(q.get("app_secret", "").encode(), st["app_secret"].encode()):
+        req.notes.append("bad app credentials")
+        return envelope(req, E_AUTH_APP, "Invalid app_key or app_secret.")
+    now = int(time.time())
+    rt = st.get("refresh_token")
+    if not rt or not hmac.compare_digest(q.get("refresh_token", "").encode(), rt.encode()):
+        req.notes.append("bad refresh token")
+        return envelope(req, E_AUTH_REFRESH, "The refresh_token is invalid or has expired.")
+    rx = st.get("refresh_token_expire_in")
+    if rx is not None and rx <= now:
+        req.notes.append("refresh token expired")
+        return envelope(req, E_AUTH_REFRESH, "The refresh_token is invalid or has expired.")
+    at = "TTP_" + "%032x" % sim.rng.getrandbits(128)
+    exp = now + int(sim.config["tiktok_token_ttl"])
+    _tokens(sim)[at] = {"shop": st["name"], "exp": exp, "uses": 0}
+    if int(sim.config["tiktok_rotate_refresh"]):
+        st["refresh_token"] = rt = "TTR_" + "%032x" % sim.rng.getrandbits(128)
+        st["refresh_token_expire_in"] = rx = now + REFRESH_LIFE
+        req.notes.append("refresh token rotated")
+    data = OrderedDict([("access_token", at), ("access_token_expire_in", exp), ("refresh_token", rt),
+                        ("refresh_token_expire_in", rx if rx is not None else now + REFRESH_LIFE),
+                        ("open_id", "sim_open_" + st["name"]), ("seller_name", st["name"]),
+                        ("seller_base_region", "US"), ("user_type", 0),
+                        ("granted_scopes", ["seller.product.basic", "seller.product.write"])])
+    return envelope(req, 0, "success", data)
+
+
+def _token_ok(sim, st, req):
+    """None when the access token is the shop's fixed one or a live issued one, else the
+    refusal."""
+    tok = req.headers.get("x-tts-access-token") or ""
+    if hmac.compare_digest(tok.encode(), st["access_token"].encode()):
+        return None
+    t = _tokens(sim).get(tok)
+    if t is None or t["shop"] != st["name"]:
+        return envelope(req, E_TOKEN, "Invalid credentials. The access token is invalid or expired.",
+                        None, 401)
+    uses = int(sim.config["tiktok_token_uses"])
+    if t["exp"] <= time.time() or (uses and t["uses"] >= uses):
+        req.notes.append("access token expired")
+        return envelope(req, E_TOKEN_EXPIRED, "Expired credentials. The access token has expired.",
+                        None, 401)
+    t["uses"] += 1
+    return None
 
 
 def envelope(req, code, message, data=None, status=200, headers=()):
@@ -250,6 +344,8 @@ def handle(sim, req):
     st = sim.state[NAME].get(req.shop)
     if st is None:
         return envelope(req, E_PARAM, "Shop not found", None, 404)
+    if req.tt_route is not None and req.tt_route[0] == "token/refresh":
+        return _refresh(sim, st, req, OrderedDict(req.query_items))
     if not _rate(sim, req.shop):
         req.notes.append("over the rate limit")
         return envelope(req, E_RATE, "Too many requests. Please retry later.", None, 429)
@@ -274,10 +370,9 @@ def handle(sim, req):
         req.notes.append("bad sign")
         return envelope(req, E_SIGN, "Invalid credentials. The 'sign' query parameter is invalid. "
                                      "For more details: https://m.tiktok.shop/s/AIu6dbFhs2XW", None, 401)
-    tok = (req.headers.get("x-tts-access-token") or "").encode()
-    if not hmac.compare_digest(tok, st["access_token"].encode()):
-        return envelope(req, E_TOKEN, "Invalid credentials. The access token is invalid or expired.",
-                        None, 401)
+    refused = _token_ok(sim, st, req)
+    if refused is not None:
+        return refused
     if req.tt_route is None:
         return envelope(req, E_PARAM, "The API path is not found", None, 404)
     if req.method != "POST":
