@@ -39,6 +39,18 @@
  *     https://developer.ebay.com/api-docs/sell/static/inventory/bulk-updates.html
  *   - Call limits are per application and per day, per API.
  *     https://developer.ebay.com/develop/api/sell/api_call_limits
+ *   - A user access token is renewed from the refresh token with POST
+ *     https://api.ebay.com/identity/v1/oauth2/token (sandbox:
+ *     api.sandbox.ebay.com), headers "Content-Type: application/x-www-
+ *     form-urlencoded" and "Authorization: Basic base64(<client_id>:
+ *     <client_secret>)", form grant_type=refresh_token, refresh_token and
+ *     scope (URL-encoded, space-separated, the same as or a subset of the
+ *     scopes the seller consented to).  The answer is {access_token,
+ *     expires_in (7200), token_type "User Access Token"}: no new refresh
+ *     token, which stays valid as it is (it is never rotated, so the file
+ *     it comes from is only read).
+ *     https://developer.ebay.com/api-docs/static/oauth-refresh-token-request.html
+ *     https://developer.ebay.com/api-docs/static/oauth-auth-code-grant-request.html
  * UNVERIFIED (and handled either way): whether offset is a page number, as
  * the reference says, or a record offset (we follow each answer's `next`);
  * the method page's "Only one SKU (one product) can be updated per call",
@@ -48,7 +60,24 @@
  * token"); the 429 of a spent quota (errorId 2001, no Retry-After, no rate
  * headers: we back off); the Inventory API's default daily quota; whether a
  * write of the quantity already shown counts as a revision (we never send
- * one); what a new total does to availabilityDistributions.
+ * one); what a new total does to availabilityDistributions; the token
+ * endpoint's errors (RFC 6749 shape {error, error_description}: 401
+ * invalid_client "client authentication failed", 400 invalid_grant "the
+ * provided authorization refresh token is invalid or was issued to another
+ * client", 400 invalid_scope), quoted by developers, not by an eBay page;
+ * the refresh token's life (18 months); whether scope may be left out
+ * (we always send it).
+ *
+ * Tokens.  With token_file (or INVKIT_TOKEN_<NAME>) the access token is
+ * fixed: a refused one exits 77.  With refresh_token_file and client_file
+ * (the refresh mode) a token is minted before the first call and kept in
+ * memory only; it is minted again a minute before its expires_in runs out,
+ * and once after a 401 (an expired or revoked token: eBay did nothing with
+ * the call, which goes again; a refused write goes back to its round, so
+ * it is read again before it is sent).  A second 401 in a row, or a
+ * refused client or refresh token, exits 77 naming the file to fix.  The
+ * client secret, the refresh token and the access token are scrubbed from
+ * every message and zeroed when freed.
  *
  * Items.  The item is the SKU (eBay's key of an inventory item).  The
  * ship-to total is location "", state "available".  With `distributions =
@@ -77,9 +106,13 @@
  */
 #include "platform.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "banned.h"
 
@@ -88,6 +121,9 @@
 #define MAX_PASSES 3		/* readings of the whole list while it keeps changing */
 #define MAX_ROUNDS 7		/* re-read + write attempts of one correction */
 #define REV_BUCKETS 4096
+#define TOKEN_PATH "/identity/v1/oauth2/token"
+#define SCOPE_RW "https://api.ebay.com/oauth/api_scope/sell.inventory"
+#define TOKEN_LIFE 7200		/* seconds, when an answer has no usable expires_in */
 
 /* Writes of this run to one SKU (listing revisions). */
 struct rev {
@@ -99,8 +135,18 @@ struct rev {
 struct eb {
 	char *api;		/* base_url + /sell/inventory/v1 */
 	char *apipath;		/* its path, for messages */
-	char *authz;		/* "Authorization: Bearer ..." */
+	char *authz;		/* "Authorization: Bearer ..." (refresh mode: NULL until fetched) */
 	char *token;		/* scrubbed out of any message */
+	/* refresh mode (refresh_token_file =); all NULL in the fixed-token mode */
+	char *tokurl;		/* the token endpoint */
+	char *tokpath;		/* its path, for messages */
+	char *basic;		/* "Authorization: Basic base64(client_id:client_secret)" */
+	char *cid, *csec, *b64;	/* client_id, client_secret, the base64 of both: scrubbed */
+	char *refresh;		/* the refresh token: scrubbed */
+	char *scope;		/* the scope= asked for */
+	char *cfile, *rfile;	/* the files they came from, for messages */
+	double tok_until;	/* mono_now() past which the access token is renewed */
+	int renewed401;		/* renewed after a 401, no call accepted since */
 	int dist;		/* distributions = yes */
 	long long max_rev;	/* max_revisions */
 	struct rev **revs;	/* REV_BUCKETS chains */
@@ -109,7 +155,8 @@ struct eb {
 /* Settings a section of type ebay may have (the last ones are invsync's). */
 static const char *const ebay_keys[] = {
 	"type", "base_url", "token_file", "max_revisions", "distributions", "concurrency",
-	"timeout", "ca_file", "master", "rules", "map", "location_map", "bundles", NULL
+	"timeout", "ca_file", "master", "rules", "map", "location_map", "bundles",
+	"client_file", "refresh_token_file", "token_url", "scope", NULL
 };
 
 /* ---- helpers ---- */
@@ -117,8 +164,8 @@ static const char *const ebay_keys[] = {
 static void
 scrub(const struct eb *e, struct buf *m)
 {
-	const char *hide[] = { e->token };
-	buf_scrub(m, hide, 1);
+	const char *hide[] = { e->token, e->refresh, e->csec, e->b64, e->cid };
+	buf_scrub(m, hide, 5);
 }
 
 static struct rev **
@@ -206,7 +253,10 @@ describe(struct chan *c, struct buf *out, const struct http_req *r, const char *
 		add_errors(out, errs);
 	}
 	json_decref(j);
-	if (r->status == 401)
+	if (r->status == 401 && e->refresh)
+		buf_addf(out, " (the user access token was refused, also after it was renewed with the "
+		    "refresh token of %s)", e->rfile);
+	else if (r->status == 401)
 		buf_adds(out, " (the user access token was refused: eBay user access tokens expire about "
 		    "2 hours after they are minted; put a fresh one in token_file or INVKIT_TOKEN_<NAME>)");
 	else if (r->status == 403)
@@ -217,6 +267,127 @@ describe(struct chan *c, struct buf *out, const struct http_req *r, const char *
 	else if (r->status == 429)
 		buf_adds(out, " (the application's call limit is spent: eBay counts calls a day per API)");
 	scrub(e, out);
+}
+
+/* ---- the access token of the refresh mode ---- */
+
+/*
+ * Mint a user access token from the refresh token (POST /identity/v1/
+ * oauth2/token) when none is held, when the one held is near its end, or
+ * when force is set (after a 401).  Returns 0, or an exit code with err
+ * set: 77 when eBay refuses the client credentials or the refresh token.
+ * The token lives in memory only; the answer's bytes are zeroed.  eBay's
+ * answer carries no new refresh token: the file is never written.
+ */
+static int
+token_get(struct chan *c, int force, struct buf *err)
+{
+	struct eb *e = c->priv;
+	if (!e->refresh || (e->token && !force && mono_now() < e->tok_until))
+		return 0;
+	free_secret(e->token);
+	free_secret(e->authz);
+	e->token = e->authz = NULL;
+
+	struct http_req r;
+	http_req_init(&r);
+	r.method = "POST";
+	buf_adds(&r.url, e->tokurl);
+	r.hdrs = curl_slist_append(r.hdrs, e->basic);
+	r.hdrs = curl_slist_append(r.hdrs, "Content-Type: application/x-www-form-urlencoded");
+	r.hdrs = curl_slist_append(r.hdrs, "Accept: application/json");
+	r.hdrs = curl_slist_append(r.hdrs, "Expect:");
+	buf_adds(&r.body, "grant_type=refresh_token&refresh_token=");
+	buf_add_pctenc(&r.body, e->refresh);
+	buf_adds(&r.body, "&scope=");
+	buf_add_pctenc(&r.body, e->scope);
+	r.idempotent = 1;	/* asking twice only mints two tokens */
+	http_submit(c->http, &r);
+	http_run(c->http);
+
+	int rc = 0;
+	json_t *j = r.status && r.resp.len ? json_loadb(r.resp.s, r.resp.len, 0, NULL) : NULL;
+	const char *tok = json_string_value(json_object_get(j, "access_token"));
+	json_t *ei = json_object_get(j, "expires_in");
+	if (r.status == 200 && tok && strlen(tok) < 4096 && cred_ok(tok, strlen(tok))) {
+		double life = json_is_integer(ei) && json_integer_value(ei) > 0 &&
+		    json_integer_value(ei) <= 1000000 ? (double)json_integer_value(ei) : TOKEN_LIFE;
+		struct buf h = BUF_INIT;
+		buf_adds(&h, "Authorization: Bearer ");
+		buf_adds(&h, tok);
+		e->authz = h.s;
+		e->token = xstrdup(tok);
+		/* renewed a minute before its end (a quarter of a short life) */
+		e->tok_until = mono_now() + life - (life > 240 ? 60 : life / 4);
+	} else {
+		const char *oe = json_string_value(json_object_get(j, "error"));
+		const char *od = json_string_value(json_object_get(j, "error_description"));
+		buf_reset(err);
+		buf_addf(err, "[%s]: POST %s: ", c->name, e->tokpath);
+		if (r.error[0])
+			buf_adds(err, r.error);
+		else
+			buf_addf(err, "HTTP %ld", r.status);
+		for (int i = 0; oe && i < 2; i++) {
+			const char *t = i ? od : oe;
+			if (!t)
+				continue;
+			buf_adds(err, ": ");
+			for (int k = 0; t[k] && k < 200; k++)
+				buf_addc(err, (unsigned char)t[k] < 0x20 ? ' ' : t[k]);
+		}
+		if (r.status == 200) {
+			buf_adds(err, ": the answer has no usable access_token");
+			rc = EX_DATAERR;
+		} else if (r.status == 401 || (oe && !strcmp(oe, "invalid_client"))) {
+			buf_addf(err, " (eBay refused the application's keys: check client_id:client_secret "
+			    "in %s)", e->cfile);
+			rc = EX_NOPERM;
+		} else if (oe && !strcmp(oe, "invalid_grant")) {
+			buf_addf(err, " (eBay refused the refresh token in %s: it expired (18 months after "
+			    "the seller's consent), was revoked, or belongs to another application; have the "
+			    "seller consent again and put the new refresh token there)", e->rfile);
+			rc = EX_NOPERM;
+		} else if (oe && !strcmp(oe, "invalid_scope")) {
+			buf_addf(err, " (the refresh token in %s was not granted the scope asked for: "
+			    "check scope =)", e->rfile);
+			rc = EX_NOPERM;
+		} else {
+			rc = r.status == 403 ? EX_NOPERM : r.status == 400 ? EX_UNAVAILABLE :
+			    http_fail_code(&r);
+		}
+		scrub(e, err);
+	}
+	json_decref(j);
+	if (r.resp.s)
+		explicit_bzero(r.resp.s, r.resp.len);
+	if (r.body.s)
+		explicit_bzero(r.body.s, r.body.len);
+	http_req_release(&r);
+	return rc;
+}
+
+/*
+ * After a 401 in refresh mode: a new token, once (eBay did nothing with
+ * the refused call, which goes again).  -1 when that does not apply (fixed
+ * token, or renewed already and refused again), 0 when renewed, else an
+ * exit code with err set.
+ */
+static int
+renew_401(struct chan *c, struct buf *err)
+{
+	struct eb *e = c->priv;
+	if (!e->refresh || e->renewed401)
+		return -1;
+	e->renewed401 = 1;
+	return token_get(c, 1, err);
+}
+
+/* A call was accepted: the next 401 may renew the token again. */
+static void
+accepted(struct chan *c)
+{
+	((struct eb *)c->priv)->renewed401 = 0;
 }
 
 /* The quantity at loc ("": the ship-to total) of an inventoryItem, or -1 (none), -2 (bad). */
@@ -319,11 +490,23 @@ list_once(struct chan *c, struct rows *rs, uint64_t *unmanaged, int *changed, st
 	*changed = 0;
 	while (rel.len && !rc) {
 		struct http_req r;
+		if ((rc = token_get(c, 0, err)) != 0)
+			break;
 		req_prepare(c, &r, "GET", rel.s);
 		http_submit(c->http, &r);
 		http_run(c->http);
+		if (r.status == 401) {
+			int rn = renew_401(c, err);
+			if (rn >= 0) {
+				http_req_release(&r);
+				rc = rn;
+				continue;	/* renewed: the same page again */
+			}
+		}
 		c->pages++;
 		pages++;
+		if (r.status == 200)
+			accepted(c);
 		if (r.status != 200) {
 			buf_reset(err);
 			describe(c, err, &r, "GET", rel.s);
@@ -493,7 +676,7 @@ str_cmp(const void *a, const void *b)
  * answer is missing or not understood (nothing then is trusted).
  */
 static int
-bulk_read(struct chan *c, struct rd *v, size_t n, struct buf *err)
+bulk_read_once(struct chan *c, struct rd *v, size_t n, int *unauth, struct buf *err)
 {
 	const char **u = xcalloc(n ? n : 1, sizeof *u);
 	size_t nu = 0;
@@ -530,6 +713,7 @@ bulk_read(struct chan *c, struct rd *v, size_t n, struct buf *err)
 		struct http_req *r = &ch[k].r;
 		if (rc)
 			continue;
+		*unauth |= r->status == 401;
 		if (r->status != 200 && r->status != 207) {
 			buf_reset(err);
 			describe(c, err, r, "POST", "/bulk_get_inventory_item");
@@ -586,6 +770,26 @@ bulk_read(struct chan *c, struct rd *v, size_t n, struct buf *err)
 	free(ch);
 	free(u);
 	return rc;
+}
+
+/* bulk_read_once with a valid token: a 401 renews it once and reads again. */
+static int
+bulk_read(struct chan *c, struct rd *v, size_t n, struct buf *err)
+{
+	for (;;) {
+		int unauth = 0, rc = token_get(c, 0, err);
+		if (rc)
+			return rc;
+		rc = bulk_read_once(c, v, n, &unauth, err);
+		if (!unauth) {
+			if (!rc && n)
+				accepted(c);
+			return rc;
+		}
+		int rn = renew_401(c, err);
+		if (rn)
+			return rn > 0 ? rn : rc;
+	}
 }
 
 /* The eBay SKU a correction writes: its item, else its sku. */
@@ -782,6 +986,13 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 		ws[m++] = ws[i];
 	}
 	nw = m;
+	if (nw && (rc = token_get(c, 0, err)) != 0) {
+		for (size_t i = 0; i < nw; i++) {
+			ws[i]->state = W_DONE;
+			corr_fail(ws[i]->k, CS_FAILED, "not written: %.230s", err->s);
+		}
+		nw = 0;
+	}
 	if (nw) {
 		struct http_req r;
 		req_prepare(c, &r, "POST", "/bulk_update_price_quantity");
@@ -798,7 +1009,26 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 		json_decref(body);
 		http_submit(c->http, &r);
 		http_run(c->http);
-		settle(c, &r, ws, nw, wait, &auth);
+		int rn = r.status == 401 && !r.ambiguous ? renew_401(c, err) : -1;
+		if (rn == 0) {
+			/* refused before anything was done: re-read and write in the next round */
+			*wait = 0;
+			for (size_t i = 0; i < nw; i++) {
+				ws[i]->state = W_RETRY;
+				snprintf(ws[i]->k->error, sizeof ws[i]->k->error, "not written: the access token "
+				    "was refused, and renewed");
+			}
+		} else if (rn > 0) {
+			rc = rn;
+			for (size_t i = 0; i < nw; i++) {
+				ws[i]->state = W_DONE;
+				corr_fail(ws[i]->k, CS_FAILED, "not written: %.230s", err->s);
+			}
+		} else {
+			if (r.status == 200 || r.status == 207)
+				accepted(c);
+			settle(c, &r, ws, nw, wait, &auth);
+		}
 		if (auth) {
 			rc = EX_NOPERM;
 			buf_reset(err);
@@ -887,6 +1117,143 @@ eb_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 
 /* ---- open and close ---- */
 
+/*
+ * The first line of the secret file named by setting key into out,
+ * refused when group or others may read it (as token_file is).  0, or -1
+ * with err set (never the content).
+ */
+static int
+secret_file(struct chan *c, const char *key, const char *file, struct buf *out, struct buf *err)
+{
+	const char *path = c->cfg->path ? c->cfg->path : "config";
+	struct stat st;
+	char b[4096];
+	ssize_t k = 0;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	buf_reset(out);
+	if (fd < 0) {
+		buf_addf(err, "%s: [%s]: %s %s: %s", path, c->name, key, file, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || (st.st_mode & 077)) {
+		buf_addf(err, "%s: [%s]: %s %s is readable by others (mode %03o); chmod 600 it", path,
+		    c->name, key, file, (unsigned)(st.st_mode & 0777));
+		close(fd);
+		return -1;
+	}
+	buf_grow(out, 65536 + sizeof b);	/* no realloc: no copy of the secret left behind */
+	while (out->len < 65536 && (k = read(fd, b, sizeof b)) > 0)
+		buf_add(out, b, (size_t)k);
+	explicit_bzero(b, sizeof b);
+	close(fd);
+	if (k < 0) {
+		buf_addf(err, "%s: [%s]: %s %s: %s", path, c->name, key, file, strerror(errno));
+		return -1;
+	}
+	size_t nl = strcspn(out->s ? out->s : "", "\r\n");
+	if (out->s)
+		explicit_bzero(out->s + nl, out->len - nl);
+	out->len = nl;
+	if (!cred_ok(out->s, out->len)) {
+		buf_addf(err, "%s: [%s]: %s %s: %s", path, c->name, key, file, nl ? "the first line "
+		    "holds a space or a control character" : "empty first line");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+release_secret(struct buf *b)
+{
+	if (b->s)
+		explicit_bzero(b->s, b->cap);
+	buf_release(b);
+}
+
+/*
+ * The refresh mode's settings: client_file (client_id:client_secret),
+ * refresh_token_file, token_url (default base_url + TOKEN_PATH), scope.
+ * 0, or an exit code with err set.
+ */
+static int
+open_refresh(struct chan *c, struct eb *eb, const char *base, size_t bl, struct buf *err)
+{
+	const struct chan_cfg *cc = c->cc;
+	const char *path = c->cfg->path ? c->cfg->path : "config";
+	const char *cf = chan_get(cc, "client_file"), *rf = chan_get(cc, "refresh_token_file");
+	const char *tu = chan_get(cc, "token_url"), *sc = chan_get(cc, "scope");
+	struct buf cs = BUF_INIT, rt = BUF_INIT, u = BUF_INIT, e = BUF_INIT;
+	int rc = EX_CONFIG;
+
+	if ((!cf || !*cf) && (!rf || !*rf)) {
+		buf_addf(err, "%s:%d: [%s]: scope = and token_url = belong to the refresh mode: set "
+		    "refresh_token_file = and client_file =", path, cc->line, c->name);
+		return EX_CONFIG;
+	}
+	if (!cf || !*cf || !rf || !*rf) {
+		buf_addf(err, "%s:%d: [%s]: %s = is required with %s = (the refresh mode)", path, cc->line,
+		    c->name, cf && *cf ? "refresh_token_file" : "client_file", cf && *cf ? "client_file" :
+		    "refresh_token_file");
+		return EX_CONFIG;
+	}
+	if (chan_get(cc, "token_file")) {
+		buf_addf(err, "%s:%d: [%s]: token_file = and refresh_token_file = exclude each other "
+		    "(a fixed access token, or one renewed from the refresh token)", path, cc->line, c->name);
+		return EX_CONFIG;
+	}
+	if (sc && (!*sc || strcspn(sc, "\r\n\t") != strlen(sc))) {
+		buf_addf(err, "%s:%d: [%s]: scope = must be a space-separated list of scope URLs", path,
+		    cc->line, c->name);
+		return EX_CONFIG;
+	}
+	if (tu && *tu)
+		buf_adds(&u, tu);
+	else {
+		buf_add(&u, base, bl);
+		buf_adds(&u, TOKEN_PATH);
+	}
+	if (http_url_ok(u.s, &e) < 0) {
+		buf_addf(err, "%s:%d: [%s]: token_url: %s", path, cc->line, c->name, e.s);
+		goto out;
+	}
+	if (secret_file(c, "client_file", cf, &cs, err) < 0 ||
+	    secret_file(c, "refresh_token_file", rf, &rt, err) < 0)
+		goto out;
+	const char *colon = memchr(cs.s, ':', cs.len);
+	if (!colon || colon == cs.s || colon + 1 == cs.s + cs.len) {
+		buf_addf(err, "%s: [%s]: client_file %s must hold client_id:client_secret (the App ID and "
+		    "the Cert ID of the application), on one line", path, c->name, cf);
+		goto out;
+	}
+	eb->tokurl = u.s;
+	u.s = NULL;
+	const char *hp = strstr(eb->tokurl, "://");
+	hp = hp ? strchr(hp + 3, '/') : NULL;
+	eb->tokpath = xstrndup(hp ? hp : "/", hp ? strcspn(hp, "?") : 1);
+	eb->cid = xstrndup(cs.s, (size_t)(colon - cs.s));
+	eb->csec = xstrndup(colon + 1, cs.len - (size_t)(colon + 1 - cs.s));
+	struct buf b = BUF_INIT, h = BUF_INIT;
+	buf_add_base64(&b, cs.s, cs.len);
+	buf_adds(&h, "Authorization: Basic ");
+	buf_add(&h, b.s, b.len);
+	eb->b64 = b.s;
+	eb->basic = h.s;
+	eb->refresh = xstrndup(rt.s, rt.len);
+	eb->scope = xstrdup(sc ? sc : SCOPE_RW);
+	eb->cfile = xstrdup(cf);
+	eb->rfile = xstrdup(rf);
+	rc = 0;
+out:
+	release_secret(&cs);
+	release_secret(&rt);
+	buf_release(&u);
+	buf_release(&e);
+	return rc;
+}
+
+static void eb_close(struct chan *c);
+
 static int
 eb_open(struct chan *c, struct buf *err)
 {
@@ -917,6 +1284,31 @@ eb_open(struct chan *c, struct buf *err)
 	}
 	if (chan_get_int(c->cfg, cc, "max_revisions", 250, 1, 250, &maxrev, err) < 0)
 		return EX_CONFIG;
+	if (chan_get(cc, "client_file") || chan_get(cc, "refresh_token_file") ||
+	    chan_get(cc, "token_url") || chan_get(cc, "scope")) {
+		struct eb *eb = xcalloc(1, sizeof *eb);
+		size_t bl = strlen(base);
+		while (bl && base[bl - 1] == '/')
+			bl--;
+		int rc = open_refresh(c, eb, base, bl, err);
+		if (rc) {
+			c->priv = eb;
+			eb_close(c);
+			return rc;
+		}
+		struct buf a = BUF_INIT;
+		buf_add(&a, base, bl);
+		buf_adds(&a, "/sell/inventory/v1");
+		eb->api = a.s;
+		const char *hp = strstr(eb->api, "://");
+		hp = hp ? strchr(hp + 3, '/') : NULL;
+		eb->apipath = xstrdup(hp ? hp : "/sell/inventory/v1");
+		eb->dist = dist && !strcmp(dist, "yes");
+		eb->max_rev = maxrev;
+		eb->revs = xcalloc(REV_BUCKETS, sizeof *eb->revs);
+		c->priv = eb;
+		return 0;
+	}
 	if (chan_secret(c->cfg, cc, &sec, &e) < 0) {
 		buf_add(err, e.s, e.len);
 		buf_release(&e);
@@ -962,7 +1354,7 @@ eb_close(struct chan *c)
 	struct eb *e = c->priv;
 	if (!e)
 		return;
-	for (size_t i = 0; i < REV_BUCKETS; i++)
+	for (size_t i = 0; e->revs && i < REV_BUCKETS; i++)
 		for (struct rev *r = e->revs[i], *nx; r; r = nx) {
 			nx = r->next;
 			free(r->sku);
@@ -973,6 +1365,16 @@ eb_close(struct chan *c)
 	free(e->apipath);
 	free_secret(e->authz);
 	free_secret(e->token);
+	free(e->tokurl);
+	free(e->tokpath);
+	free_secret(e->basic);
+	free_secret(e->cid);
+	free_secret(e->csec);
+	free_secret(e->b64);
+	free_secret(e->refresh);
+	free(e->scope);
+	free(e->cfile);
+	free(e->rfile);
 	free(e);
 	c->priv = NULL;
 }

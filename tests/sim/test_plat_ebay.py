@@ -9,6 +9,7 @@ revision limit, the daily quota, faults, sales and the state round trip.
     python3 tests/sim/test_plat_ebay.py [-v]
 """
 
+import base64
 import json
 import os
 import subprocess
@@ -17,12 +18,16 @@ import tempfile
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM = os.path.join(HERE, "sim.py")
 TOKEN, RO, OLD = "v^1.1#i^1#t-write", "v^1.1#i^1#t-read", "v^1.1#i^1#t-expired"
 API = "/ebay/s1/sell/inventory/v1"
+TOKEN_URL = "/ebay/s1/identity/v1/oauth2/token"
+CID, CSEC, REFRESH = "App-PRD-s1", "PRD-s1-secret", "v^1.1#i^1#r^1#s1-refresh"
+SCOPE = "https://api.ebay.com/oauth/api_scope/sell.inventory"
 
 
 def make_state():
@@ -32,6 +37,9 @@ def make_state():
     items[2] = {"sku": "E-003", "quantity": 2, "listed": False}
     return {"ebay": {"s1": {"tokens": [{"token": TOKEN}, {"token": RO, "scope": "sell.inventory.readonly"},
                                        {"token": OLD, "expired": True}],
+                            "app": {"client_id": CID, "client_secret": CSEC},
+                            "refresh_tokens": [{"token": REFRESH, "scopes": [SCOPE, SCOPE + ".readonly"]},
+                                               {"token": "v^1.1#i^1#r^1#revoked", "revoked": True}],
                             "locations": ["WH-1", "WH-2"], "items": items}}}
 
 
@@ -91,6 +99,81 @@ class EbayTest(unittest.TestCase):
         return self.http("POST", API + "/bulk_update_price_quantity",
                          {"requests": [{"sku": s, "shipToLocationAvailability": {"quantity": q}} for s, q in entries]},
                          token=token)
+
+    def mint(self, form, cid=CID, csec=CSEC, ctype="application/x-www-form-urlencoded"):
+        rq = urllib.request.Request(self.base + TOKEN_URL, data=urllib.parse.urlencode(form).encode(), method="POST")
+        rq.add_header("Content-Type", ctype)
+        if cid is not None:
+            rq.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % (cid, csec)).encode()).decode())
+        try:
+            with _OPENER.open(rq, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            try:
+                return e.code, json.loads(e.read())
+            finally:
+                e.close()
+
+    def test_token_endpoint(self):
+        good = {"grant_type": "refresh_token", "refresh_token": REFRESH, "scope": SCOPE}
+        s, b = self.mint(good)
+        self.assertEqual((s, sorted(b), b["expires_in"], b["token_type"]),
+                         (200, ["access_token", "expires_in", "token_type"], 7200, "User Access Token"))
+        self.assertNotIn("refresh_token", b)            # eBay does not rotate the refresh token
+        tok = b["access_token"]
+        self.assertEqual(self.update([("E-004", 3)], token=tok)[0], 200)
+        # the refresh token stays valid: a second token, the first one still good
+        s, b2 = self.mint(good)
+        self.assertEqual(s, 200)
+        self.assertNotEqual(b2["access_token"], tok)
+        self.assertEqual(self.http("GET", API + "/inventory_item?limit=1", token=tok)[0], 200)
+        # a read-only scope gives a token that pulls but cannot write
+        s, b = self.mint(dict(good, scope=SCOPE + ".readonly"))
+        self.assertEqual(self.http("GET", API + "/inventory_item?limit=1", token=b["access_token"])[0], 200)
+        s, e = self.update([("E-004", 1)], token=b["access_token"])
+        self.assertEqual((s, e["errors"][0]["errorId"]), (403, 1100))
+        # refusals, in eBay's OAuth shape
+        cases = [
+            (self.mint(good, csec="wrong"), 401, "invalid_client", "client authentication failed"),
+            (self.mint(good, cid=None), 401, "invalid_client", "client authentication failed"),
+            (self.mint(dict(good, refresh_token="v^1.1#nope")), 400, "invalid_grant",
+             "the provided authorization refresh token is invalid or was issued to another client"),
+            (self.mint(dict(good, refresh_token="v^1.1#i^1#r^1#revoked")), 400, "invalid_grant",
+             "the provided authorization refresh token is invalid or was issued to another client"),
+            (self.mint(dict(good, scope=SCOPE + " https://api.ebay.com/oauth/api_scope/sell.account")), 400,
+             "invalid_scope", "the requested scope is invalid, unknown, malformed, or exceeds the scope granted "
+                              "to the client"),
+            (self.mint(dict(good, grant_type="client_credentials")), 400, "unsupported_grant_type",
+             "grant type in request is not supported by the authorization server"),
+            (self.mint(good, ctype="application/json"), 400, "invalid_request",
+             "request is missing a required parameter or malformed"),
+        ]
+        for (s, b), want_s, want_e, want_d in cases:
+            self.assertEqual((s, b), (want_s, {"error": want_e, "error_description": want_d}))
+        reqs = self.ctl("GET", "log?kind=requests")["requests"]
+        self.assertEqual({tuple(r["ops"]) for r in reqs if "oauth2" in r["path"]}, {("oauth2/token",)})
+        self.assertTrue(all(REFRESH not in json.dumps(r) and CSEC not in json.dumps(r) for r in reqs))
+        st = self.ctl("GET", "state")["ebay"]["s1"]
+        self.assertEqual((st["app"], st["refresh_tokens"][1]),
+                         ({"client_id": CID, "client_secret": CSEC},
+                          {"token": "v^1.1#i^1#r^1#revoked", "scopes": [SCOPE], "revoked": True}))
+
+    def test_token_expiry(self):
+        good = {"grant_type": "refresh_token", "refresh_token": REFRESH, "scope": SCOPE}
+        self.ctl("POST", "config", {"ebay_token_calls": 2})
+        tok = self.mint(good)[1]["access_token"]
+        for _ in range(2):
+            self.assertEqual(self.http("GET", API + "/inventory_item?limit=1", token=tok)[0], 200)
+        s, b = self.http("GET", API + "/inventory_item?limit=1", token=tok)
+        self.assertEqual((s, b["errors"][0]["errorId"], b["errors"][0]["domain"], b["errors"][0]["message"]),
+                         (401, 1001, "OAuth", "Invalid access token"))
+        self.assertEqual(self.ctl("GET", "log?kind=requests")["requests"][-1]["notes"], ["expired token"])
+        self.ctl("POST", "config", {"ebay_token_calls": 0, "ebay_token_life": 1})
+        s, b = self.mint(good)
+        self.assertEqual((s, b["expires_in"]), (200, 1))
+        self.assertEqual(self.http("GET", API + "/inventory_item?limit=1", token=b["access_token"])[0], 200)
+        time.sleep(1.05)
+        self.assertEqual(self.http("GET", API + "/inventory_item?limit=1", token=b["access_token"])[0], 401)
 
     def test_state_round_trip(self):
         st = self.ctl("GET", "state")["ebay"]["s1"]

@@ -261,3 +261,144 @@ if [ ! -s seen ] || grep -rqF -e "$TOKEN" -e 'not-the-token' seen "$T/state"; th
 else
 	ok "the token never printed nor journaled"
 fi
+
+# ---- refresh mode: the access token minted from the application's keys
+# and the seller's refresh token, in memory only, renewed when it is near
+# its end or refused
+ctl POST reset '{}' > /dev/null
+CID=invkit-sim-PRD-demo CSEC=PRD-sim-demo-secret RTOK='v^1.1#i^1#r^1#sim-demo-refresh'
+B64=$(printf '%s:%s' "$CID" "$CSEC" | base64 -w0)
+printf '%s:%s\n' "$CID" "$CSEC" > eb.client
+printf '%s\n' "$RTOK" > eb.refresh
+chmod 600 eb.client eb.refresh
+touch -d '2026-01-01 00:00:00' eb.refresh
+cat > rf.conf <<X
+[eb]
+type = ebay
+base_url = http://127.0.0.1:$PORT/ebay/demo
+client_file = $T/eb.client
+refresh_token_file = $T/eb.refresh
+X
+tokreqs() { jq '[.requests[] | select(.ops == ["oauth2/token"])] | length' "$1"; }
+expired() { jq '[.requests[] | select((.notes // []) | index("expired token"))] | length' "$1"; }
+: > seen
+ctl POST config '{"ebay_token_calls":2}' > /dev/null
+ctl POST log/clear > /dev/null
+run invpull -c rf.conf eb
+expect_rc 0 "refresh: invpull exits 0"
+cat "$T/out" "$T/err" >> seen
+jq -c '{item, sku, location, qty}' "$T/out" | sort > got
+cmp -s store-want got && ok "refresh: invpull, every item's ship-to quantity" ||
+	notok "refresh: invpull, every item's ship-to quantity" "$(diff store-want got | head -5)"
+ctl GET 'log?kind=requests' | jq -r '.requests[] | "\(.method) \(.path) \(.status)"' > reqs
+pg='GET /ebay/demo/sell/inventory/v1/inventory_item?limit=200&offset='
+tk='POST /ebay/demo/identity/v1/oauth2/token 200'
+printf '%s\n' "$tk" "${pg}0 200" "${pg}1 200" "${pg}2 401" "$tk" "${pg}2 200" | cmp -s - reqs &&
+	ok "refresh: a token minted, refused at its third call (eBay's 401), renewed once, the page read again" ||
+	notok "refresh: a token minted, renewed after the 401" "$(cat reqs)"
+
+# a token that dies after 5 calls (well before its announced 2 hours):
+# each 401 renews it once and the refused call goes again; every
+# correction is set exactly once
+export INVKIT_CONFIG=$T/rf.conf
+ctl POST config '{"ebay_token_calls":5}' > /dev/null
+ctl POST log/clear > /dev/null
+pipeline
+expect_rc 0 "refresh, token dying mid-run: pull | diff | push exits 0"
+cat "$T/out" "$T/err" >> seen
+[ "$(jq -r .status "$T/out" | sort -u)" = applied ] && [ "$(wc -l < "$T/out")" -eq "$m" ] &&
+	ok "refresh, token dying mid-run: all $m corrections applied" ||
+	notok "refresh, token dying mid-run: all corrections applied" "$(jq -r .status "$T/out" | sort | uniq -c; head -3 "$T/err")"
+[ "$(nsets)" -eq "$m" ] && ok "refresh, token dying mid-run: each SKU set exactly once" ||
+	notok "refresh, token dying mid-run: each SKU set once" "$(nsets) sets for $m"
+ctl GET 'log?kind=requests' > reqs.json
+n401w=$(jq '[.requests[] | select(.write and .status == 401)] | length' reqs.json)
+n401r=$(jq '[.requests[] | select(.write | not) | select(.status == 401)] | length' reqs.json)
+ntok=$(tokreqs reqs.json)
+[ "$n401w" -ge 1 ] && [ "$ntok" -eq $((n401w + n401r + 2)) ] &&
+	[ "$(expired reqs.json)" -eq $((n401w + n401r)) ] &&
+	ok "refresh, token dying mid-run: one renewal per 401 ($n401r on reads, $n401w on writes), one first token per process" ||
+	notok "refresh, token dying mid-run: one renewal per 401" "$n401r on reads, $n401w on writes, $ntok tokens"
+ctl POST config '{"ebay_token_calls":0}' > /dev/null
+converged "refresh, token dying mid-run: the store equals the master"
+
+# a token announced to live 1 s, reads answered after 300 ms: renewed
+# before its end, not after a 401
+ctl POST reset '{}' > /dev/null
+invpull -q eb > have.ndjson
+invdiff -q master.ndjson have.ndjson | head -100 > part.ndjson
+ctl POST config '{"ebay_token_life":1}' > /dev/null
+ctl POST faults '{"rules":[{"kind":"slow","ms":300,"phase":"after","match":{"op":"bulk_get_inventory_item"}}]}' > /dev/null
+np=$(wc -l < part.ndjson)
+ctl POST log/clear > /dev/null
+STDIN=part.ndjson run invpush -q eb
+expect_rc 0 "refresh, 1 s tokens: invpush exits 0"
+cat "$T/out" "$T/err" >> seen
+ctl GET 'log?kind=requests' > reqs.json
+ntok=$(tokreqs reqs.json)
+n401=$(jq '[.requests[] | select(.status == 401)] | length' reqs.json)
+[ "$(jq -r .status "$T/out" | sort -u)" = applied ] && [ "$(nsets)" -eq "$np" ] && [ "$ntok" -ge $((n401 + 2)) ] &&
+	ok "refresh, 1 s tokens: $np corrections applied once, renewed before expiry ($ntok tokens, $n401 refused calls)" ||
+	notok "refresh, 1 s tokens: renewed before expiry" "$(jq -r .status "$T/out" | sort | uniq -c) $(nsets) sets, $ntok tokens, $n401 refused"
+ctl DELETE faults > /dev/null
+ctl POST config '{"ebay_token_life":7200}' > /dev/null
+unset INVKIT_CONFIG
+
+# eBay's answer carries no new refresh token: the file is only read
+[ "$(cat eb.refresh)" = "$RTOK" ] && [ "$(stat -c '%a %y' eb.refresh)" = "600 2026-01-01 00:00:00.000000000 +0000" ] &&
+	ok "refresh: the refresh token file left as it was" || notok "refresh: the refresh token file left as it was" "$(stat -c '%a %y' eb.refresh)"
+
+# refused: the refresh token revoked, the application's keys wrong
+ctl POST reset '{}' > /dev/null
+ctl GET state | jq -c '.ebay.demo.refresh_tokens[0].revoked = true' > st.json
+post_state st.json
+run invpull -c rf.conf eb
+expect_rc 77 "refresh token refused: invpull exits 77"
+cat "$T/out" "$T/err" >> seen
+expect_err "refresh token refused: the message names the file" <<X
+invpull: [eb]: POST /ebay/demo/identity/v1/oauth2/token: HTTP 400: invalid_grant: the provided authorization refresh token is invalid or was issued to another client (eBay refused the refresh token in $T/eb.refresh: it expired (18 months after the seller's consent), was revoked, or belongs to another application; have the seller consent again and put the new refresh token there)
+X
+jq -c 'select(.qty > 0) | {sku, item, location, from: .qty, to: (.qty + 1), delta: 1}' have.ndjson | head -3 > one.ndjson
+STDIN=one.ndjson run invpush -q -c rf.conf eb
+expect_rc 77 "refresh token refused: invpush exits 77"
+cat "$T/out" "$T/err" >> seen
+[ "$(jq -r '.status' "$T/out" | sort -u)" = failed ] && [ "$(nsets)" -eq 0 ] &&
+	ok "refresh token refused: nothing written, each correction failed" || notok "refresh token refused: nothing written" "$(cat "$T/out")"
+ctl POST reset '{}' > /dev/null
+printf '%s:%s\n' "$CID" "PRD-not-the-secret" > eb.client
+run invpull -c rf.conf eb
+expect_rc 77 "client keys refused: invpull exits 77"
+cat "$T/out" "$T/err" >> seen
+expect_err "client keys refused: the message names the file" <<X
+invpull: [eb]: POST /ebay/demo/identity/v1/oauth2/token: HTTP 401: invalid_client: client authentication failed (eBay refused the application's keys: check client_id:client_secret in $T/eb.client)
+X
+printf '%s:%s\n' "$CID" "$CSEC" > eb.client
+
+# the settings checked before any request
+ctl POST log/clear > /dev/null
+sed '/^client_file/d' rf.conf > bad.conf
+run invpull -c bad.conf eb
+expect_rc 78 "refresh: client_file missing, exit 78"
+expect_err "refresh: client_file missing, said so" <<X
+invpull: bad.conf:1: [eb]: client_file = is required with refresh_token_file = (the refresh mode)
+X
+printf 'token_file = %s/eb.token\n' "$T" >> rf.conf
+run invpull -c rf.conf eb
+expect_rc 78 "refresh: token_file and refresh_token_file together, exit 78"
+expect_err_has "refresh: token_file and refresh_token_file together, said so" \
+	"[eb]: token_file = and refresh_token_file = exclude each other"
+sed -i '/^token_file/d' rf.conf
+chmod 644 eb.refresh
+run invpull -c rf.conf eb
+expect_rc 78 "refresh: a refresh token file others can read, exit 78"
+expect_err "refresh: a refresh token file others can read, refused" <<X
+invpull: rf.conf: [eb]: refresh_token_file $T/eb.refresh is readable by others (mode 644); chmod 600 it
+X
+chmod 600 eb.refresh
+ctl GET 'log?kind=requests' | jq -e '.requests | length == 0' > /dev/null &&
+	ok "refresh: bad settings send nothing" || notok "refresh: bad settings send nothing"
+if [ ! -s seen ] || grep -rqF -e "$RTOK" -e "$CSEC" -e "$B64" -e 'PRD-not-the-secret' -e 't^sim-' seen "$T/state"; then
+	notok "refresh: no secret (refresh token, client secret, access token) printed nor journaled"
+else
+	ok "refresh: no secret (refresh token, client secret, access token) printed nor journaled"
+fi

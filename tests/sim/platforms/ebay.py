@@ -34,6 +34,14 @@ Facts mirrored, with their source:
     https://developer.ebay.com/api-docs/static/oauth-tokens.html
   - Call limits are per application and per day (Sell APIs: a quota a day for each API).
     https://developer.ebay.com/develop/api/sell/api_call_limits
+  - A user access token is renewed with POST [base_url]/identity/v1/oauth2/token, headers
+    "Content-Type: application/x-www-form-urlencoded" and "Authorization: Basic
+    base64(<client_id>:<client_secret>)", form grant_type=refresh_token, refresh_token, scope (a
+    space-separated list, "the same as or a subset of" the scopes granted at consent); the answer
+    is {access_token, expires_in (7200), token_type: "User Access Token"}, with no new refresh
+    token: the refresh token is not rotated and stays the same until it expires or is revoked.
+    https://developer.ebay.com/api-docs/static/oauth-refresh-token-request.html
+    https://developer.ebay.com/api-docs/static/oauth-tokens.html
 UNVERIFIED (drivers must be right either way): whether offset really is a page number (knob
 ebay_offset_pages: 1 as documented, 0 = a record offset; the `next` link is right either way);
 errorId 1001 "Invalid access token" for an expired token; the 429 body (errorId 2001 "Too many
@@ -42,11 +50,24 @@ and texts of a SKU not found (25710 / 25702), a bad quantity (25709), a request 
 (25709) and a listing over its revisions (25766 here); whether bulkUpdatePriceQuantity answers
 207 or 200 when some entries fail (207 here, as for the other bulk methods); whether a write of
 the quantity a listing already shows counts as a revision (it does here); what a new total does to
-availabilityDistributions (left as they are here).
+availabilityDistributions (left as they are here); the token endpoint's error shapes, taken
+from what developers quote, not from an eBay page: 401 {"error": "invalid_client",
+"error_description": "client authentication failed"}, 400 {"error": "invalid_grant",
+"error_description": "the provided authorization refresh token is invalid or was issued to another
+client"}, 400 invalid_scope ("the requested scope is invalid, unknown, malformed, or exceeds the
+scope granted to the client"), 400 unsupported_grant_type and invalid_request (texts made up); that
+scope may be left out (the granted scopes then); the refresh token's life of 18 months.
+Knobs for tests: ebay_token_life (the expires_in of a minted token, in seconds, enforced) and
+ebay_token_calls (N > 0: a minted token is refused after N API calls, before its announced
+expiry, as a revoked one would be: a test reaches the 401-and-renew path at a chosen call).
 """
 
+import base64
+import binascii
 import hmac
 import json
+import secrets
+import urllib.parse
 import random
 import time
 from collections import OrderedDict
@@ -61,7 +82,12 @@ CONFIG = OrderedDict([
     ("ebay_day_ms", 86400000),       # the length of the simulated day (quota and revisions)
     ("ebay_max_revisions", 250),     # revisions of a listing a day (documented)
     ("ebay_offset_pages", 1),        # 1: offset is a page number (documented); 0: a record offset
+    ("ebay_token_life", 7200),       # seconds a minted user access token lives (documented: 2 hours)
+    ("ebay_token_calls", 0),         # N > 0: a minted token dies after N API calls (tests)
 ])
+SCOPE_RW = "https://api.ebay.com/oauth/api_scope/sell.inventory"
+SCOPE_RO = SCOPE_RW + ".readonly"
+TOKEN_PATH = ("identity", "v1", "oauth2", "token")
 API = ("sell", "inventory", "v1")
 DEFAULT_LIMIT = 25
 ROUTES = [  # (method, path after /sell/inventory/v1, op, writes)
@@ -106,7 +132,7 @@ def load(section):
         what = "ebay.%s" % name
         if not isinstance(s, dict):
             raise core.BadState(what + " must be an object")
-        bad = set(s) - {"token", "tokens", "locations", "items"}
+        bad = set(s) - {"token", "tokens", "locations", "items", "app", "refresh_tokens"}
         if bad:
             raise core.BadState("%s: unknown key(s) %s" % (what, ", ".join(sorted(bad))))
         toks = s.get("tokens") if "tokens" in s else [{"token": s.get("token")}]
@@ -125,7 +151,24 @@ def load(section):
         if not isinstance(locs, list) or not all(isinstance(k, str) and 0 < len(k) <= 36 for k in locs) or \
                 len(set(locs)) != len(locs):
             raise core.BadState(what + ".locations must be a list of distinct merchantLocationKeys (1..36 chars)")
-        st = {"name": name, "tokens": tokens, "locations": list(locs), "items": [], "by_sku": {}}
+        app = s.get("app")
+        if app is not None and (not isinstance(app, dict) or set(app) != {"client_id", "client_secret"} or
+                                not all(isinstance(v, str) and v and ":" not in v for v in app.values())):
+            raise core.BadState(what + ".app must be {\"client_id\": \"...\", \"client_secret\": \"...\"}")
+        rts = []
+        for t in s.get("refresh_tokens") or []:
+            if not isinstance(t, dict) or not isinstance(t.get("token"), str) or not t["token"] or \
+                    not isinstance(t.get("scopes", [SCOPE_RW]), list) or \
+                    not all(isinstance(x, str) for x in t.get("scopes", [SCOPE_RW])) or \
+                    not isinstance(t.get("revoked", False), bool) or set(t) - {"token", "scopes", "revoked"}:
+                raise core.BadState(what + ".refresh_tokens: each is {\"token\": \"...\", \"scopes\": [...], "
+                                           "\"revoked\": false}")
+            rts.append({"token": t["token"], "scopes": list(t.get("scopes", [SCOPE_RW])),
+                        "revoked": t.get("revoked", False)})
+        if rts and app is None:
+            raise core.BadState(what + ": refresh_tokens without an app")
+        st = {"name": name, "tokens": tokens, "locations": list(locs), "items": [], "by_sku": {},
+              "app": dict(app) if app else None, "refresh_tokens": rts}
         for j, it in enumerate(s.get("items") or []):
             iw = "%s.items[%d]" % (what, j)
             if not isinstance(it, dict):
@@ -161,6 +204,11 @@ def dump(model):
     for name, st in model.items():
         d = OrderedDict()
         d["tokens"] = [dict(t) for t in st["tokens"]]
+        if st["app"] is not None:
+            d["app"] = OrderedDict([("client_id", st["app"]["client_id"]),
+                                    ("client_secret", st["app"]["client_secret"])])
+            d["refresh_tokens"] = [OrderedDict([("token", t["token"]), ("scopes", list(t["scopes"])),
+                                                ("revoked", t["revoked"])]) for t in st["refresh_tokens"]]
         d["locations"] = list(st["locations"])
         items = []
         for o in st["items"]:
@@ -176,7 +224,9 @@ def dump(model):
 
 
 def sample(n, seed):
-    """Store "demo" (token "v^1.1#i^1#sim-demo", locations WH-1 and WH-2) with n items
+    """Store "demo" (token "v^1.1#i^1#sim-demo"; app client_id "invkit-sim-PRD-demo", client_secret
+    "PRD-sim-demo-secret" and its refresh token "v^1.1#i^1#r^1#sim-demo-refresh" with the scope
+    sell.inventory; locations WH-1 and WH-2) with n items
     EB-00001...: every 7th has no ship-to quantity yet, every 5th (of the others) a quantity split
     between WH-1 and WH-2, every 11th is not listed (no published offer)."""
     rng = random.Random("invkit-sim-ebay-%s" % seed)
@@ -194,7 +244,10 @@ def sample(n, seed):
                 e["distributions"] = {"WH-1": a, "WH-2": q - a}
         e["listed"] = i % 11 != 0
         items.append(e)
-    return {"demo": {"token": "v^1.1#i^1#sim-demo", "locations": ["WH-1", "WH-2"], "items": items}}
+    return {"demo": {"token": "v^1.1#i^1#sim-demo",
+                     "app": {"client_id": "invkit-sim-PRD-demo", "client_secret": "PRD-sim-demo-secret"},
+                     "refresh_tokens": [{"token": "v^1.1#i^1#r^1#sim-demo-refresh", "scopes": [SCOPE_RW]}],
+                     "locations": ["WH-1", "WH-2"], "items": items}}
 
 
 # ---- requests ---------------------------------------------------------------------------
@@ -205,6 +258,10 @@ def classify(req):
     parts = tuple(p for p in req.rest.split("/") if p)
     req.ebay_route = None
     req.is_write = req.method in ("PUT", "PATCH", "DELETE")
+    if parts == TOKEN_PATH and req.method == "POST":
+        req.ops.append("oauth2/token")
+        req.ebay_route = ("token", ())
+        return
     if parts[:3] != API:
         return
     sub = parts[3:]
@@ -238,6 +295,8 @@ def handle(sim, req):
     if st is None:
         return _eresp(404, _err(2002, "Resource not found", domain="ACCESS"))
     rt = _rt(sim, req.shop)
+    if req.ebay_route is not None and req.ebay_route[0] == "token":
+        return _token(sim, st, req)
     authz = req.headers.get("Authorization") or ""
     if not authz.strip():
         return _eresp(401, _err(1002, "Missing access token",
@@ -247,6 +306,8 @@ def handle(sim, req):
                                 domain="OAuth"))
     token = authz[len("Bearer "):].encode()
     tok = next((t for t in st["tokens"] if hmac.compare_digest(t["token"].encode(), token)), None)
+    if tok is None:
+        tok = _minted_use(sim, req.shop, token)
     if tok is None or tok["expired"]:
         if tok is not None:
             req.notes.append("expired token")
@@ -259,7 +320,7 @@ def handle(sim, req):
     rt["used"] += 1
     if req.ebay_route is None:
         return _eresp(404, _err(2002, "Resource not found", domain="ACCESS"))
-    if req.is_write and tok["scope"] != "sell.inventory":
+    if tok["scope"] == "none" or (req.is_write and tok["scope"] != "sell.inventory"):
         return _eresp(403, _err(1100, "Access denied", "Insufficient permissions to fulfill the request.",
                                 domain="ACCESS"))
     op, sub = req.ebay_route
@@ -276,6 +337,73 @@ def handle(sim, req):
     if op == "bulk_get_inventory_item":
         return _bulk_get(sim, st, body)
     return _bulk_update(sim, st, req, body, rt)
+
+
+def _minted(sim, store):
+    """The access tokens minted for a store: {token: {"until", "calls", "scope"}} (gone with a
+    reset or a config change, like every runtime thing of the simulator)."""
+    return sim.plugin_rt.setdefault(NAME + ":minted", {}).setdefault(store, {})
+
+
+def _minted_use(sim, store, token):
+    """A minted token as the auth check sees it ({"scope", "expired"}), one call spent; None if
+    it was never minted."""
+    m = next((v for k, v in _minted(sim, store).items() if hmac.compare_digest(k.encode(), token)), None)
+    if m is None:
+        return None
+    expired = time.monotonic() >= m["until"] or m["calls"] == 0
+    if not expired and m["calls"] is not None:
+        m["calls"] -= 1
+    return {"scope": m["scope"], "expired": expired}
+
+
+def _oauth(status, error, description):
+    return core.Resp(status, OrderedDict([("error", error), ("error_description", description)]))
+
+
+def _token(sim, st, req):
+    """POST /identity/v1/oauth2/token, grant_type refresh_token only (the authorization code
+    grant needs a browser: not simulated)."""
+    ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        return _oauth(400, "invalid_request", "request is missing a required parameter or malformed")
+    app = st["app"]
+    authz = req.headers.get("Authorization") or ""
+    try:
+        cid, _, csec = base64.b64decode(authz[len("Basic "):].strip(), validate=True).decode().partition(":") \
+            if authz.startswith("Basic ") else ("", "", "")
+    except (binascii.Error, UnicodeDecodeError):
+        cid = csec = ""
+    if app is None or not (hmac.compare_digest(app["client_id"].encode(), cid.encode()) and
+                           hmac.compare_digest(app["client_secret"].encode(), csec.encode())):
+        req.notes.append("bad client credentials")
+        return _oauth(401, "invalid_client", "client authentication failed")
+    try:
+        f = dict(urllib.parse.parse_qsl(req.body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
+    except (ValueError, UnicodeDecodeError):
+        return _oauth(400, "invalid_request", "request is missing a required parameter or malformed")
+    if f.get("grant_type") != "refresh_token":
+        return _oauth(400, "unsupported_grant_type", "grant type in request is not supported by the "
+                                                     "authorization server")
+    given = f.get("refresh_token", "").encode()
+    rtok = next((t for t in st["refresh_tokens"] if hmac.compare_digest(t["token"].encode(), given)), None)
+    if rtok is None or rtok["revoked"]:
+        req.notes.append("refused refresh token")
+        return _oauth(400, "invalid_grant", "the provided authorization refresh token is invalid or was "
+                                            "issued to another client")
+    scopes = f["scope"].split() if "scope" in f else list(rtok["scopes"])
+    if not scopes or any(x not in rtok["scopes"] for x in scopes):
+        return _oauth(400, "invalid_scope", "the requested scope is invalid, unknown, malformed, or exceeds "
+                                            "the scope granted to the client")
+    life = max(1, int(sim.config["ebay_token_life"]))
+    calls = int(sim.config["ebay_token_calls"])
+    tok = "v^1.1#i^1#p^3#I^3#r^0#f^0#t^sim-" + secrets.token_hex(20)
+    _minted(sim, st["name"])[tok] = {
+        "until": time.monotonic() + life, "calls": calls if calls > 0 else None,
+        "scope": "sell.inventory" if SCOPE_RW in scopes else "sell.inventory.readonly" if SCOPE_RO in scopes
+        else "none"}
+    return core.Resp(200, OrderedDict([("access_token", tok), ("expires_in", life),
+                                       ("token_type", "User Access Token")]))
 
 
 def _not_found(sku):
