@@ -68,6 +68,13 @@ struct driver {
 	size_t max_batch;	/* most corrections in one push() call */
 	const char *read_only;	/* why invpush refuses the type (a 3PL's stock); NULL: it writes */
 	/*
+	 * Optional, no network: fail k (status and error set, returns 1) when
+	 * push would refuse it whatever the platform shows (a read-only
+	 * location, a quantity the platform cannot hold); 0 otherwise.  push
+	 * applies the same rule; invpush --dry-run shows it.
+	 */
+	int (*refuse)(struct chan *c, struct corr *k);
+	/*
 	 * Check the section, read the secret, prepare.  Returns 0, or an exit
 	 * code (78 bad config, 77 secret refused) with err set.
 	 */

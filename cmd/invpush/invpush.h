@@ -120,7 +120,7 @@ int push_all(struct chan *c, struct run *r, struct journal *j, struct buf *err);
 int resolve_inflight(struct chan *c, struct run *r, struct journal *j, struct buf *err);
 int resend_unanswered(struct chan *c, struct run *r, struct journal *j, struct buf *err);
 /* Mark every pending item planned (dry run). */
-void plan_all(struct run *r);
+void plan_all(struct chan *c, struct run *r);
 /* Write one result record per item to stdout in fmt; returns the exit code. */
 int write_results(const struct run *r, int stopcode, const char *stoperr);
 

@@ -166,8 +166,11 @@ summary(const struct chan *c, const struct run *r, const struct journal *j,
 		return;
 	tally(r, &t);
 	if (opt.dry_run) {
-		fprintf(stderr, "%s: %s: dry run: %zu corrections planned, %zu skipped; nothing "
-		    "written", progname, r->channel, t.st[CS_PLANNED], t.st[CS_SKIPPED]);
+		fprintf(stderr, "%s: %s: dry run: %zu corrections planned, %zu skipped", progname,
+		    r->channel, t.st[CS_PLANNED], t.st[CS_SKIPPED]);
+		if (t.st[CS_FAILED])
+			fprintf(stderr, ", %zu refused", t.st[CS_FAILED]);
+		fputs("; nothing written", stderr);
 		if (rj->count)
 			fprintf(stderr, "; %llu rejected to %s", (unsigned long long)rj->count, rj->path);
 		fputc('\n', stderr);
@@ -298,7 +301,7 @@ main(int argc, char **argv)
 		prepare(&r, argv + 1, &rj);
 		rejects_close(&rj);
 		if (opt.dry_run)
-			plan_all(&r);
+			plan_all(c, &r);
 		else {
 			guards_remember(&r);
 			if (has_work(&r))

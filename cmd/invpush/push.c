@@ -233,11 +233,16 @@ resend_unanswered(struct chan *c, struct run *r, struct journal *j, struct buf *
 }
 
 void
-plan_all(struct run *r)
+plan_all(struct chan *c, struct run *r)
 {
-	for (size_t i = 0; i < r->n; i++)
-		if (!r->v[i].skip)
-			r->v[i].c.status = CS_PLANNED;
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->v[i].skip)
+			continue;
+		/* what the driver refuses whatever the platform shows fails here too */
+		if (c->drv->refuse && c->drv->refuse(c, &r->v[i].c))
+			continue;
+		r->v[i].c.status = CS_PLANNED;
+	}
 }
 
 /* Fields invpush writes itself: the input's own copies are replaced. */

@@ -1655,6 +1655,27 @@ feed_push(struct chan *c, struct corr **pend, size_t np, struct buf *err)
 	return rc;
 }
 
+/* What is refused whatever Amazon shows (also invpush --dry-run's rule). */
+static int
+amz_refuse(struct chan *c, struct corr *k)
+{
+	(void)c;
+	if (!corr_sku(k))
+		corr_fail(k, CS_FAILED, "not written: no SKU (item or sku) to write");
+	else if (k->location && !strcmp(k->location, FBA_LOCATION))
+		corr_fail(k, CS_FAILED, "not written: location 'fba': FBA quantities are Amazon's "
+		    "(read-only); only merchant-fulfilled quantities (location \"\") are written");
+	else if (k->location && *k->location)
+		corr_fail(k, CS_FAILED, "not written: location '%.40s': Amazon merchant quantities "
+		    "have one pool (location \"\")", k->location);
+	else if (k->to < 0)
+		corr_fail(k, CS_FAILED, "not written: Amazon quantities cannot be negative (%lld)",
+		    (long long)k->to);
+	else
+		return 0;
+	return 1;
+}
+
 static int
 amz_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *err)
 {
@@ -1669,18 +1690,7 @@ amz_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf 
 		k->status = CS_PENDING;
 		k->error[0] = '\0';
 		k->has_after = 0;
-		if (!corr_sku(k))
-			corr_fail(k, CS_FAILED, "not written: no SKU (item or sku) to write");
-		else if (k->location && !strcmp(k->location, FBA_LOCATION))
-			corr_fail(k, CS_FAILED, "not written: location 'fba': FBA quantities are Amazon's "
-			    "(read-only); only merchant-fulfilled quantities (location \"\") are written");
-		else if (k->location && *k->location)
-			corr_fail(k, CS_FAILED, "not written: location '%.40s': Amazon merchant quantities "
-			    "have one pool (location \"\")", k->location);
-		else if (k->to < 0)
-			corr_fail(k, CS_FAILED, "not written: Amazon quantities cannot be negative (%lld)",
-			    (long long)k->to);
-		else
+		if (!amz_refuse(c, k))
 			pend[np++] = k;
 	}
 	if (a->feed_min && np >= (size_t)a->feed_min) {
@@ -1895,6 +1905,7 @@ amz_close(struct chan *c)
 const struct driver drv_amazon = {
 	.type = "amazon",
 	.max_batch = BATCH_MAX,
+	.refuse = amz_refuse,
 	.open = amz_open,
 	.pull = amz_pull,
 	.read = amz_read,

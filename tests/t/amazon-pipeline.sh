@@ -263,6 +263,20 @@ echo "failed not written: location 'fba': FBA quantities are Amazon's (read-only
 	cmp -s - got && ok "fba push: refused with a clear error" || notok "fba push: refused with a clear error" "$(cat got)"
 [ "$(ctl GET 'log?kind=requests' | jq '[.requests[] | select(.write)] | length')" -eq 0 ] && [ "$(nsets)" -eq 0 ] &&
 	ok "fba push: nothing sent" || notok "fba push: nothing sent"
+# a dry run shows the same refusal (the driver's rule, no request), and plans the rest
+printf '%s\n' '{"sku":"AMZ-00008","item":"AMZ-00008","location":"","from":4,"to":9,"delta":5,"reason":"sync"}' >> fbacorr.ndjson
+ctl DELETE log > /dev/null
+STDIN=fbacorr.ndjson run invpush --dry-run amz
+expect_rc 1 "fba dry run: exit 1 (a correction would fail)"
+jq -r '"\(.status) \(.error // "")"' "$T/out" > got
+printf '%s\n' "failed not written: location 'fba': FBA quantities are Amazon's (read-only); only merchant-fulfilled quantities (location \"\") are written" "planned " |
+	cmp -s - got && ok "fba dry run: refused as the push would, the other planned" ||
+	notok "fba dry run: refused as the push would, the other planned" "$(cat got)"
+expect_err "fba dry run: the summary counts it" <<'X'
+invpush: amz: dry run: 1 corrections planned, 0 skipped, 1 refused; nothing written
+X
+[ "$(ctl GET 'log?kind=requests' | jq '.requests | length')" -eq 0 ] &&
+	ok "fba dry run: no request at all" || notok "fba dry run: no request at all"
 
 # ---- push by JSON_LISTINGS_FEED (feed_min = 20: the 39 corrections go in one feed)
 sim_reset
