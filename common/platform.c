@@ -188,6 +188,26 @@ corr_fail_pending(struct corr **v, size_t n, int rc, const struct buf *err)
 }
 
 int
+delta_settle(struct corr *k, int64_t pre, int64_t change)
+{
+	if (k->has_current && k->current == pre + change) {
+		k->status = CS_APPLIED;
+		k->error[0] = '\0';
+		return 1;
+	}
+	if (k->has_current && k->current == pre) {
+		snprintf(k->error, sizeof k->error, "not applied: the answer was lost");
+		return 0;
+	}
+	if (k->has_current)
+		corr_fail(k, CS_FAILED, "unknown outcome, re-read shows %lld (%lld if applied; not sent "
+		    "again)", (long long)k->current, (long long)(pre + change));
+	else
+		corr_fail(k, CS_FAILED, "unknown outcome, re-read shows no SKU (not sent again)");
+	return -1;
+}
+
+int
 utf8_prefix(const char *s, size_t max)
 {
 	size_t n = strnlen(s, max + 1);

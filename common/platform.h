@@ -164,6 +164,15 @@ int push_rounds(struct chan *c, struct corr **p, size_t todo, int max, push_roun
  * when rc is an exit code, else "not attempted". */
 void corr_fail_pending(struct corr **v, size_t n, int rc, const struct buf *err);
 
+/*
+ * A relative change of k by change, sent when k showed pre, whose answer
+ * was lost, decided by a re-read (k->current, k->has_current): 1 applied
+ * (k shows pre + change), 0 not applied (k still shows pre: it may go
+ * again; k->error says why), -1 unknown (anything else: failed "unknown
+ * outcome", never sent again).
+ */
+int delta_settle(struct corr *k, int64_t pre, int64_t change);
+
 /* Helpers the drivers share. */
 /* The length of the longest prefix of the string s, at most max bytes,
  * that ends on a UTF-8 character boundary (for "%.*s"). */

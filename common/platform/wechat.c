@@ -777,23 +777,8 @@ settle(struct chan *c, struct wr *ws, size_t nw)
 			struct corr *k = w->k;
 			if (w->state != W_UNKNOWN)
 				continue;
-			if (k->has_current && k->current == w->pre + w->change) {
-				w->state = W_DONE;
-				k->status = CS_APPLIED;
-				k->error[0] = '\0';
-			} else if (k->has_current && k->current == w->pre) {
-				snprintf(k->error, sizeof k->error, "not applied: the answer was lost");
-				w->state = W_RETRY;
-			} else {
-				w->state = W_DONE;
-				if (k->has_current)
-					corr_fail(k, CS_FAILED, "unknown outcome, re-read shows %lld (%lld if "
-					    "applied; not sent again)", (long long)k->current,
-					    (long long)(w->pre + w->change));
-				else
-					corr_fail(k, CS_FAILED, "unknown outcome, re-read shows no SKU (not "
-					    "sent again)");
-			}
+			int d = delta_settle(k, w->pre, w->change);
+			w->state = d == 0 ? W_RETRY : W_DONE;
 		}
 	}
 	buf_release(&e);
