@@ -422,7 +422,9 @@ token_ensure(struct chan *c, struct buf *err)
 		json_t *ex = json_object_get(e.data, "expires");
 		size_t tl = tok ? strlen(tok) : 0;
 		int cls = ans_class(&r, &e);
-		if (tok && tl && tl <= 2048 && strcspn(tok, " \t\r\n\"&?#%") == tl) {
+		/* a token holding the client_secret would carry it into every URL: refused */
+		if (tok && tl && tl <= 2048 && strcspn(tok, " \t\r\n\"&?#%") == tl &&
+		    !strstr(tok, y->secret)) {
 			double left = 60;	/* no usable expiry: ask again soon */
 			if (json_is_integer(ex) && json_integer_value(ex) / 1000 > (json_int_t)time(NULL))
 				left = (double)(json_integer_value(ex) / 1000 - (json_int_t)time(NULL));
