@@ -280,8 +280,8 @@ start(struct http *h, struct http_req *r)
 }
 
 /* Seconds from a Retry-After header (delta seconds; dates are not worth it). */
-static double
-retry_after(struct http_req *r)
+double
+http_retry_after(const struct http_req *r)
 {
 	struct buf v = BUF_INIT;
 	double d = -1;
@@ -365,7 +365,7 @@ finish(struct http *h, struct http_req *r, CURLcode cc)
 		retry = idem;
 	} else if (status == 429 || status == 503) {
 		retry = 1;
-		delay = retry_after(r);
+		delay = http_retry_after(r);
 		h->st.throttled += status == 429;
 	} else if (status >= 500) {
 		retry = idem;

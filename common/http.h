@@ -103,6 +103,8 @@ int http_retry(struct http *h, struct http_req *r, double delay);
 void http_bucket(struct http *h, double max, double available, double rate);
 /* Value of response header name (case-insensitive), or NULL. */
 const char *http_header(const struct http_req *r, const char *name, struct buf *out);
+/* Seconds from r's Retry-After header (delta seconds under an hour), or -1. */
+double http_retry_after(const struct http_req *r);
 void http_req_init(struct http_req *r);
 void http_req_release(struct http_req *r);
 const struct http_stats *http_stats(const struct http *h);

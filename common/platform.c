@@ -157,6 +157,12 @@ corr_fail(struct corr *k, int status, const char *fmt, ...)
 	k->status = status;
 }
 
+double
+backoff_s(int attempt)
+{
+	return 0.5 * (1 << (attempt < 6 ? attempt : 6));
+}
+
 int
 push_rounds(struct chan *c, struct corr **p, size_t todo, int max, push_round_fn *round,
     struct buf *err)
@@ -173,7 +179,7 @@ push_rounds(struct chan *c, struct corr **p, size_t todo, int max, push_round_fn
 				    p[i]->error);
 			break;
 		}
-		sleep_s(wait >= 0 ? wait : 0.5 * (1 << (r < 6 ? r : 6)));
+		sleep_s(wait >= 0 ? wait : backoff_s(r));
 	}
 	return rc;
 }

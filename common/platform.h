@@ -148,12 +148,14 @@ int http_fail_code(const struct http_req *r);
 void corr_fail(struct corr *k, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The back-off before attempt + 1: 0.5 s, doubling up to 32 s. */
+double backoff_s(int attempt);
 /*
  * The rounds of a push.  round() writes what it can of p[0..*todo) and
  * leaves in p[0..*todo) the corrections to try again (each one's error
  * saying why); it may set *wait, the seconds before the next round (left
- * negative: 0.5 s, doubling up to 32 s).  It returns 0, or an exit code
- * that stops the push (err set).  After max rounds the rest fail "not
+ * negative: backoff_s).  It returns 0, or an exit code that stops the
+ * push (err set).  After max rounds the rest fail "not
  * written: gave up after MAX attempts: WHY".  Returns round()'s code.
  */
 typedef int push_round_fn(struct chan *c, struct corr **p, size_t *todo, double *wait,

@@ -359,21 +359,6 @@ slow_down(struct chan *c)
 	http_bucket(c->http, 1, 0, d->rate);
 }
 
-static double
-retry_after(const struct http_req *r)
-{
-	struct buf v = BUF_INIT;
-	double s = -1;
-	char *end;
-	if (http_header(r, "Retry-After", &v)) {
-		s = strtod(v.s, &end);
-		if (end == v.s || s < 0 || s > 3600)
-			s = -1;
-	}
-	buf_release(&v);
-	return s;
-}
-
 /*
  * One read call (a read is safe to send again): its answer in a, or an
  * exit code with err set.  Throttled calls are waited out and sent again.
@@ -397,7 +382,7 @@ call_read(struct chan *c, const char *method, json_t *p, struct answer *a, struc
 		int rc;
 		if (a->kind == A_THROTTLED && r.status == 200 && try + 1 < MAX_TRIES) {
 			/* JOS's own "slow down" (the HTTP layer already waited out 429 and 503) */
-			double w = retry_after(&r);
+			double w = http_retry_after(&r);
 			slow_down(c);
 			http_req_release(&r);
 			answer_release(a);
@@ -703,7 +688,7 @@ wr_done(struct http_req *r, void *arg)
 	case A_NOT_SENT:
 		/* not processed (never sent, or the platform said so): again after a re-read */
 		w->state = W_RETRY;
-		w->wait = retry_after(r);
+		w->wait = http_retry_after(r);
 		describe(w->c, &m, r, &a, M_SET);
 		snprintf(k->error, sizeof k->error, "not applied: %.*s", utf8_prefix(m.s, 200), m.s);
 		break;

@@ -639,21 +639,6 @@ struct wr {
 	char msg[400];
 };
 
-static double
-retry_after(const struct http_req *r)
-{
-	struct buf v = BUF_INIT;
-	double d = -1;
-	char *end;
-	if (http_header(r, "Retry-After", &v)) {
-		double s = strtod(v.s, &end);
-		if (end != v.s && s >= 0 && s < 3600)
-			d = s;
-	}
-	buf_release(&v);
-	return d;
-}
-
 static void
 wr_done(struct http_req *r, void *arg)
 {
@@ -672,7 +657,7 @@ wr_done(struct http_req *r, void *arg)
 	describe(w->c, &m, r, M_UPDATE);
 	if (r->status == 0 || r->status == 429 || r->status == 503) {
 		/* not processed: again, after a re-read */
-		w->wait = retry_after(r);
+		w->wait = http_retry_after(r);
 		w->state = W_RETRY;
 		snprintf(k->error, sizeof k->error, "%.*s", utf8_prefix(m.s, 250), m.s);
 	} else if (r->status == 200 && res == 1) {

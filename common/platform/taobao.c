@@ -855,21 +855,6 @@ struct wr {
 	char msg[400];
 };
 
-static double
-retry_after(const struct http_req *r)
-{
-	struct buf v = BUF_INIT;
-	double d = -1;
-	char *end;
-	if (http_header(r, "Retry-After", &v)) {
-		double s = strtod(v.s, &end);
-		if (end != v.s && s >= 0 && s < 3600)
-			d = s;
-	}
-	buf_release(&v);
-	return d;
-}
-
 /* The quantity the answer shows for the written item or SKU; -1 when it does not. */
 static int
 answer_after(json_t *item, const struct wr *w, int64_t *after)
@@ -914,7 +899,7 @@ write_done(struct http_req *r, void *arg)
 		/* not processed (never sent, or refused for the rate): again after a read */
 		w->state = W_RETRY;
 		w->throttled = r->status == 429 || e.code == 7;
-		w->wait = e.code == 7 ? e.wait : retry_after(r);
+		w->wait = e.code == 7 ? e.wait : http_retry_after(r);
 		corr_set(k, CS_PENDING, m.s);
 	} else if (r->status == 200 && e.code < 0 && json_is_object(item =
 	    json_object_get(json_object_get(j, "item_quantity_update_response"), "item"))) {

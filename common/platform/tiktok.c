@@ -1064,21 +1064,6 @@ struct batch {
 	char msg[400];
 };
 
-static double
-retry_after(const struct http_req *r)
-{
-	struct buf v = BUF_INIT;
-	double d = -1;
-	char *end;
-	if (http_header(r, "Retry-After", &v)) {
-		double s = strtod(v.s, &end);
-		if (end != v.s && s >= 0 && s < 3600)
-			d = s;
-	}
-	buf_release(&v);
-	return d;
-}
-
 /* Fail the corrections of SKU sid (at warehouse wh, or all when NULL) that an answer refused. */
 static size_t
 refuse(struct batch *b, const char *sid, const char *wh, long long code, const char *msg)
@@ -1155,7 +1140,7 @@ batch_done(struct http_req *r, void *arg)
 	long long code = json_is_integer(cv) ? json_integer_value(cv) : -1;
 	if (r->status == 0 || r->status == 429 || r->status == 503) {
 		/* not processed (never sent, or the server said so): again after a re-read */
-		b->wait = retry_after(r);
+		b->wait = http_retry_after(r);
 		for (size_t i = 0; i < b->n; i++) {
 			b->w[i]->state = W_RETRY;
 			snprintf(b->w[i]->k->error, sizeof b->w[i]->k->error, "%s", m.s);

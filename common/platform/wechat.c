@@ -327,12 +327,6 @@ slow_down(struct chan *c)
 	http_bucket(c->http, 1, 0, w->rate);
 }
 
-static double
-backoff(int attempt)
-{
-	return 0.5 * (1 << (attempt < 6 ? attempt : 6));
-}
-
 /* ---- the access token ---- */
 
 /* Fetch a token unless the one held has more than TOKEN_MARGIN seconds left. */
@@ -392,7 +386,7 @@ token_ensure(struct chan *c, struct buf *err)
 		http_req_release(&r);
 		if (rc >= 0)
 			return rc;
-		sleep_s(backoff(attempt));
+		sleep_s(backoff_s(attempt));
 	}
 }
 
@@ -422,7 +416,7 @@ read_call(struct chan *c, const char *path, json_t *body, int *rc, long long *co
 			if (k == WX_RATE)
 				slow_down(c);
 			http_req_release(&r);
-			sleep_s(backoff(attempt));
+			sleep_s(backoff_s(attempt));
 			continue;
 		}
 		http_req_release(&r);
@@ -674,7 +668,7 @@ read_skus(struct chan *c, struct corr **v, size_t n, int lenient, struct buf *er
 			break;
 		if (rated)
 			slow_down(c);
-		sleep_s(backoff(attempt));
+		sleep_s(backoff_s(attempt));
 	}
 	return rc;
 }

@@ -385,12 +385,6 @@ slow_down(struct chan *c)
 	http_bucket(c->http, 1, 0, y->rate);
 }
 
-static double
-backoff(int attempt)
-{
-	return 0.5 * (1 << (attempt < 6 ? attempt : 6));
-}
-
 /* ---- the access token ---- */
 
 static int
@@ -456,7 +450,7 @@ token_ensure(struct chan *c, struct buf *err)
 		http_req_release(&r);
 		if (rc >= 0)
 			return rc;
-		sleep_s(backoff(attempt));
+		sleep_s(backoff_s(attempt));
 	}
 }
 
@@ -507,7 +501,7 @@ read_call(struct chan *c, const char *api, json_t *body, int *rc, struct buf *er
 			if (k == YZ_RATE)
 				slow_down(c);
 			http_req_release(&r);
-			sleep_s(backoff(attempt));
+			sleep_s(backoff_s(attempt));
 			continue;
 		}
 		buf_reset(err);
@@ -607,7 +601,7 @@ get_items(struct chan *c, struct iget *g, size_t n, int lenient, struct buf *err
 				break;
 			if (rated)
 				slow_down(c);
-			sleep_s(backoff(attempt));
+			sleep_s(backoff_s(attempt));
 		}
 	}
 	return rc;

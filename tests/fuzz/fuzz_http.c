@@ -116,7 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    v.s[v.len - 1] != ' '));
 		}
 	}
-	double d = retry_after(&r);
+	double d = http_retry_after(&r);
 	CHECK(d == -1 || (d >= 0 && d < 3600));
 
 	/* the first line as a base URL */
