@@ -246,13 +246,16 @@ check_requests(const struct corr *cs, size_t n)
 			CHECK(iid && q && type && !strcmp(type, "2"));
 			char item[64];
 			snprintf(item, sizeof item, "%s%s%s", iid, sid ? "/" : "", sid ? sid : "");
+			/* the correction written: its item, and its delta when the item
+			 * has two (fixed[0] and fixed[6] are both item 601) */
 			const struct corr *c = NULL;
-			for (size_t k = 0; k < n && !c; k++)
-				if (!strcmp(cs[k].item, item))
+			long long qv = strtoll(q, NULL, 10);
+			for (size_t k = 0; k < n; k++)
+				if (!strcmp(cs[k].item, item) && (!c || cs[k].delta == qv))
 					c = &cs[k];
 			CHECK(c != NULL);		/* only what was asked for */
 			CHECK(c->has_from);		/* never a write for an unknown `from` */
-			CHECK(strtoll(q, NULL, 10) == c->delta && c->delta != 0);
+			CHECK(qv == c->delta && c->delta != 0);
 			CHECK(fresh_take(&fr, iid));	/* read since its last write */
 			free(iid);
 			free(sid);

@@ -281,6 +281,33 @@ invariants "after the kill: applied once"
 [ ! -f "$XDG_STATE_HOME/invkit/sync/shop/pending" ] && ok "after the kill: nothing pending" ||
 	notok "after the kill: nothing pending"
 
+# ---- killed after the push to the master was marked pending, before
+# invpush had its input (no journal ready: nothing was sent): the next run
+# must not book the sales as applied, it applies them (the soak once lost
+# a sale this way)
+sell shop P-2 2
+cat > wrap/invpush <<X
+#!/bin/sh
+case " \$* " in
+*" wms "*) kill -9 \$PPID; exit 0 ;;
+esac
+exec "$INVKIT_BIN/invpush" "\$@"
+X
+{ PATH=$T/wrap:$PATH run invsync; } 2> /dev/null	# not the shell's "Killed"
+[ "$rc" -eq 137 ] || [ "$rc" -eq 9 ] && ok "killed before sending: the run died" ||
+	notok "killed before sending: the run died" "rc $rc"
+[ "$(cat "$XDG_STATE_HOME/invkit/sync/shop/pending" 2>/dev/null)" = master ] &&
+	ok "killed before sending: marked pending" || notok "killed before sending: marked pending"
+head -n -1 sold.ndjson > sold-before-unsent.ndjson
+invariants "killed before sending: nothing applied" sold-before-unsent.ndjson
+rm -rf "$TMPDIR"/invsync.*
+run invsync -v
+expect_rc 0 "after the kill before sending: exit 0"
+expect_err_has "after the kill before sending: the sale applied now" "sold P-2@W1 -2 (applied to wms)"
+invariants "after the kill before sending: the sale not lost"
+[ ! -f "$XDG_STATE_HOME/invkit/sync/shop/pending" ] && ok "after the kill before sending: nothing pending" ||
+	notok "after the kill before sending: nothing pending"
+
 # ---- killed after the shop's corrections were applied, before they were
 # booked: the next run books them from the journal and does not take our
 # own writes for sales
