@@ -197,7 +197,7 @@ jq -e '[.requests[] | select(.replayed)] | length == 0' resumed.log > /dev/null 
 # under another key, and the late call was applied too.)
 fresh delayed
 sold=
-ctl POST faults "[{\"kind\":\"slow\",\"ms\":4000,\"phase\":\"before\",\"skip\":2,\"next\":1,
+ctl POST faults "[{\"kind\":\"slow\",\"ms\":10000,\"phase\":\"before\",\"skip\":2,\"next\":1,
 	\"match\":{\"op\":\"$MUT\"}}]" > /dev/null
 invpull -q shop | invdiff -q master.ndjson - | tee corr.ndjson | invpush -q -b 25 shop > killed.out 2> killed.err &
 pid=$!
@@ -208,9 +208,9 @@ killit
 	notok "delayed: batches 1 and 2 written, batch 3 not yet" "$w writes"
 resume_run
 name="delayed"
-ctl GET 'log?kind=requests' | jq -e '[.requests[] | select(.ms >= 4000)] | length == 0' > /dev/null &&
+ctl GET 'log?kind=requests' | jq -e '[.requests[] | select(.ms >= 10000)] | length == 0' > /dev/null &&
 	ok "delayed: the resume read and re-sent before the held call landed" ||
 	notok "delayed: the resume read and re-sent before the held call landed"
-landed() { ctl GET 'log?kind=requests' | jq -e '[.requests[] | select(.ms >= 4000)] | length == 1' > /dev/null; }
+landed() { ctl GET 'log?kind=requests' | jq -e '[.requests[] | select(.ms >= 10000)] | length == 1' > /dev/null; }
 poll landed && ok "delayed: the held call landed" || notok "delayed: the held call landed"
 check_end
