@@ -130,4 +130,4 @@ clean:
 	rm -rf build build-san build-fuzz bin bin-san
 
 .PHONY: all check check-real check-asan check-valgrind soak all-tests demo deps install clean fuzz
-.PRECIOUS: $(BUILD)/%.o
+.PRECIOUS: $(BUILD)/%.o build-fuzz/obj/%.o

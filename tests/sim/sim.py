@@ -3609,11 +3609,18 @@ class _BodyError(Exception):
         self.status, self.msg = status, msg
 
 
+# Query parameters that carry credentials on some platform (WooCommerce's
+# keys; the access tokens and session keys of TikTok, Douyin, JD, Kuaishou,
+# Youzan and WeChat): never written to the request log, which tests print.
+SECRET_PARAMS = {"consumer_key", "consumer_secret", "access_token", "refresh_token", "token",
+                 "session", "app_secret", "appsecret", "secret", "client_secret"}
+
+
 def _redact(path, query):
     if not query:
         return path
     items = urllib.parse.parse_qsl(query, keep_blank_values=True)
-    items = [(k, "REDACTED" if k in ("consumer_key", "consumer_secret") else v) for k, v in items]
+    items = [(k, "REDACTED" if k.lower() in SECRET_PARAMS else v) for k, v in items]
     return path + "?" + urllib.parse.urlencode(items)
 
 

@@ -239,13 +239,16 @@ class SimTest(unittest.TestCase):
         self.assertEqual((s, b["code"]), (401, "woocommerce_rest_authentication_error"))
         self.assertIn("write permissions", b["message"])
         # query-string fallback
-        q = urllib.parse.urlencode({"consumer_key": CK, "consumer_secret": CS, "per_page": 1})
+        q = urllib.parse.urlencode({"consumer_key": CK, "consumer_secret": CS, "per_page": 1,
+                                    "access_token": "tok_in_query_77", "Session": "sess_in_query_78"})
         s, h, b = self.c.http("GET", "/woo/w1/wp-json/wc/v3/products?" + q)
         self.assertEqual(s, 200)
         self.assertEqual(len(b), 1)
         self.assertEqual(self.c.writes(), [])
         logged = [r["path"] for r in self.c.requests()]
-        self.assertFalse(any(CS in p for p in logged), "secret leaked into the request log")
+        for secret in (CK, CS, "tok_in_query_77", "sess_in_query_78"):
+            self.assertFalse(any(secret in p for p in logged), "secret leaked into the request log")
+        self.assertTrue(any("per_page=1" in p for p in logged), logged)
 
     # ---- pagination ----------------------------------------------------------------
     def test_shopify_items_pagination(self):
