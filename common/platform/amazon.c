@@ -1561,9 +1561,14 @@ feed_send(struct chan *c, struct corr **v, char **ptype, size_t n, int *fs, doub
 			http_req_release(&r);
 		rc = 0;
 	}
-	if (!get || http_url_ok(get, err) < 0) {
+	/* (the check's message quotes the url, which is the server's: not kept) */
+	struct buf bad = BUF_INIT;
+	int url_bad = get && http_url_ok(get, &bad) < 0;
+	buf_release(&bad);
+	if (!get || url_bad) {
 		*fs = FS_UNKNOWN;
-		buf_addf(why, "feed %s is DONE but its processing report cannot be had", feed.s);
+		buf_addf(why, "feed %s is DONE but its processing report cannot be had%s", feed.s,
+		    url_bad ? " (its url is not https)" : "");
 	} else if (comp && *comp) {
 		*fs = FS_UNKNOWN;
 		buf_addf(why, "feed %s is DONE but its processing report is %.20s-compressed (not read "
