@@ -24,6 +24,7 @@ import base64
 import bisect
 import copy
 import gc
+import hashlib
 import hmac
 import http.server
 import json
@@ -3616,11 +3617,17 @@ SECRET_PARAMS = {"consumer_key", "consumer_secret", "access_token", "refresh_tok
                  "session", "app_secret", "appsecret", "secret", "client_secret"}
 
 
+def _fingerprint(v):
+    """REDACTED-<8 hex of its SHA-256>: a test can tell which secret was sent
+    (sha256sum of its own copy) without the log showing it."""
+    return "REDACTED-" + hashlib.sha256(v.encode()).hexdigest()[:8]
+
+
 def _redact(path, query):
     if not query:
         return path
     items = urllib.parse.parse_qsl(query, keep_blank_values=True)
-    items = [(k, "REDACTED" if k.lower() in SECRET_PARAMS else v) for k, v in items]
+    items = [(k, _fingerprint(v) if k.lower() in SECRET_PARAMS else v) for k, v in items]
     return path + "?" + urllib.parse.urlencode(items)
 
 
