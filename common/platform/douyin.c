@@ -39,6 +39,23 @@
  *     it (negative subtracts) and then idempotent_id is required; a
  *     subtraction below zero is refused ("系统错误:更新库存数失败").
  *     "同步库存" (SDK Api/sku_syncStock, SkuSyncStockParam).
+ *   - sku.syncStockBatch {product_id, incremental, idempotent_id,
+ *     sku_sync_list [{sku_id, sku_type, stock_num}, ...]}: the SKUs of ONE
+ *     product in one call, all-or-nothing ("只支持批量同步归属于同一个商品的
+ *     sku库存", "接口规则全部成功或全部失败": one SKU wrong and none is
+ *     updated); sku_type (0 ordinary) is required in each entry; the answer
+ *     is the envelope with an empty data.  "库存批量同步接口" (SDK
+ *     Api/sku_syncStockBatch: SkuSyncStockBatchRequest, getUrlPath
+ *     "/sku/syncStockBatch"; param SkuSyncStockBatchParam, SkuSyncList; the
+ *     same page mirrored at doc.fw199.com/docs/h7b/h7b-1fkbojco2mb75).  The
+ *     page says idempotent_id is "仅incremental=true时有用" (used only with
+ *     incremental=true), so it applies to the batch as a whole.
+ *     UNVERIFIED: the most SKUs in one call (no page we found states it: we
+ *     send at most SKU_BATCH_MAX); whether a repeated idempotent_id is
+ *     answered as before or refused (a generated SDK's table of the
+ *     method's errors lists "更新库存数失败: 幂等ID重复",
+ *     isv.parameter-invalid:2010021, "请勿重复请求": a repeat answered so is
+ *     reported failed with those words, and the next pull shows the truth).
  * UNVERIFIED (and handled either way): the error codes (we take HTTP 401/403
  * and codes 30000-39999 as "auth refused", 50002 or HTTP 429 as "throttled",
  * 20000 and 5xx as "try later", anything else as a refusal of that call);
@@ -54,16 +71,23 @@
  * code.  SKUs on regional or stepped stock are not emitted (counted as
  * unmanaged); corrections with a location are refused.
  *
- * Push (DESIGN.md, rule 1).  Every write is sku.syncStock with
- * incremental=true: a correction with a known `from` adds its delta; one
- * with `from` null (its SKU was not pulled) is read with sku.stockNum just
- * before and adds to - (what it read).  Each carries idempotent_id = a UUID
- * hashed from the correction's key and the delta, so the HTTP layer may
- * re-send it after a lost answer, a 5xx or a throttled answer: the platform
- * applies it once.  A sale that lands between pull and push is never
- * erased: the delta applies on top of it.  The race window: none for sales;
- * for a `from` null correction a sale between its read and its write makes
- * the shop show less than `to` (never more), until the next run.
+ * Push (DESIGN.md, rule 1).  Every write is incremental=true: a correction
+ * with a known `from` adds its delta; one with `from` null (its SKU was not
+ * pulled) is read with sku.stockNum just before and adds to - (what it
+ * read).  Two or more corrections of one product in a push() call go as
+ * one sku.syncStockBatch (up to SKU_BATCH_MAX SKUs, ordered by sku_id, one
+ * entry per SKU); a correction alone on its product goes as sku.syncStock.
+ * Each request carries idempotent_id = a UUID hashed from its content: for
+ * sku.syncStock the correction's key and the delta, for a batch the product
+ * and the key and delta of each member in sku_id order.  So the HTTP layer
+ * may re-send it after a lost answer, a 5xx or a throttled answer with the
+ * same idempotent_id and body: the platform applies it once.  A batch is
+ * settled as a whole: its answer (applied, refused with the platform's
+ * words, or unknown) is that of every correction in it.  A sale that lands
+ * between pull and push is never erased: the delta applies on top of it.
+ * The race window: none for sales; for a `from` null correction a sale
+ * between its read and its write makes the shop show less than `to`
+ * (never more), until the next run.
  */
 #include "platform.h"
 
@@ -77,7 +101,8 @@
 #include "banned.h"
 
 #define PAGE_SIZE 100		/* the documented size maximum */
-#define BATCH_MAX 100		/* corrections in one push() call (one request each) */
+#define BATCH_MAX 100		/* corrections in one push() call */
+#define SKU_BATCH_MAX 50	/* SKUs in one sku.syncStockBatch (the limit is UNVERIFIED) */
 #define MAX_PAGES 100000
 #define MAX_PASSES 3		/* readings of the whole list while its total keeps changing */
 #define RATE_DEFAULT 10		/* requests per second (the limits are UNVERIFIED) */
@@ -672,13 +697,87 @@ dy_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
 	return rc;
 }
 
-/* ---- push: sku.syncStock, incremental, with idempotent_id ---- */
+/* ---- push: sku.syncStock or sku.syncStockBatch, incremental, with idempotent_id ---- */
+
+/*
+ * Settle k by the answer to q, the request that carried it (alone, or in a
+ * batch with others: then every member gets the same outcome and words).
+ */
+static void
+push_settle(struct chan *c, struct call *q, struct corr *k, int *rc, struct buf *err)
+{
+	struct http_req *r = &q->r;
+	struct buf m = BUF_INIT, e = BUF_INIT;
+	long long code = env_code(r, NULL);
+
+	describe(c, &m, q);
+	if (r->status == 200 && !r->ambiguous && code == C_OK) {
+		k->status = CS_APPLIED;	/* the answer says nothing of the quantity after */
+		k->error[0] = '\0';
+	} else if (!r->ambiguous && throttled(r, code)) {
+		/* refused, not processed: the next run sends it again */
+		buf_addf(&e, "not written: still throttled after %d attempts: %s", r->attempts, m.s);
+		corr_say(k, CS_FAILED, &e);
+	} else if (r->ambiguous || r->status == 0 || r->status >= 500 ||
+	    code == C_UNAVAILABLE || (r->status == 200 && code < 0)) {
+		/* not settled: a repeat with the same idempotent_id is safe (--resume) */
+		buf_addf(&e, "unknown outcome (a repeat applies it once): %s", m.s);
+		corr_say(k, CS_PENDING, &e);
+	} else {
+		if (auth_refused(r, code) && !*rc) {
+			*rc = EX_NOPERM;
+			buf_reset(err);
+			buf_add(err, m.s, m.len);
+		}
+		buf_adds(&e, "not written: ");
+		buf_add(&e, m.s, m.len);
+		corr_say(k, CS_FAILED, &e);
+	}
+	buf_release(&e);
+	buf_release(&m);
+}
+
+/*
+ * Prepare in q the sku.syncStockBatch of the nm corrections qs[mem[0..nm)],
+ * all of one product.  mem is put in sku_id order first, so the list and
+ * the idempotent_id hashed from the members' keys and deltas come out the
+ * same for the same corrections however they arrived.
+ */
+static void
+batch_prepare(struct chan *c, struct call *q, const struct call *qs, size_t *mem, size_t nm)
+{
+	struct buf dk = BUF_INIT;
+	json_t *list = json_array();
+	char idem[40];
+
+	for (size_t i = 1; i < nm; i++)
+		for (size_t j = i; j > 0 && qs[mem[j]].sid < qs[mem[j - 1]].sid; j--) {
+			size_t t = mem[j];
+			mem[j] = mem[j - 1];
+			mem[j - 1] = t;
+		}
+	buf_addf(&dk, "sku.syncStockBatch\037%lld", (long long)qs[mem[0]].pid);
+	for (size_t i = 0; i < nm; i++) {
+		const struct call *m = &qs[mem[i]];
+		buf_addf(&dk, "\037%s/%lld", m->k->key, (long long)m->delta);
+		json_array_append_new(list, json_pack("{s:I, s:i, s:I}", "sku_id", (json_int_t)m->sid,
+		    "sku_type", 0, "stock_num", (json_int_t)m->delta));
+	}
+	key_uuid(dk.s, dk.len, idem, sizeof idem);
+	json_t *p = json_pack("{s:I, s:b, s:s, s:o}", "product_id", (json_int_t)qs[mem[0]].pid,
+	    "incremental", 1, "idempotent_id", idem, "sku_sync_list", list);
+	call_prepare(c, q, "sku.syncStockBatch", p);
+	json_decref(p);
+	buf_release(&dk);
+}
 
 static int
 dy_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *err)
 {
 	struct call *qs = xcalloc(n ? n : 1, sizeof *qs);
 	struct corr **fresh = xcalloc(n ? n : 1, sizeof *fresh);
+	size_t *lead = xcalloc(n ? n : 1, sizeof *lead);	/* the call that carries v[i] */
+	size_t *mem = xcalloc(n ? n : 1, sizeof *mem);
 	size_t nf = 0;
 	int rc = 0;
 
@@ -711,7 +810,6 @@ dy_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 		if (rrc == EX_NOPERM)
 			rc = rrc;	/* the others would be refused too */
 	}
-	size_t nw = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct corr *k = v[i];
 		if (k->status != CS_PENDING)
@@ -727,63 +825,59 @@ dy_push(struct chan *c, struct corr **v, size_t n, const char *run, struct buf *
 			k->status = CS_UNCHANGED;
 			continue;
 		}
-		char idem[40], dk[sizeof k->key + 32];
-		int dl = snprintf(dk, sizeof dk, "%s/%lld", k->key, (long long)qs[i].delta);
-		key_uuid(dk, (size_t)dl, idem, sizeof idem);
-		json_t *p = json_pack("{s:I, s:I, s:b, s:s, s:I}", "product_id", (json_int_t)qs[i].pid,
-		    "sku_id", (json_int_t)qs[i].sid, "incremental", 1, "idempotent_id", idem,
-		    "stock_num", (json_int_t)qs[i].delta);
-		call_prepare(c, &qs[i], "sku.syncStock", p);
-		json_decref(p);
-		qs[i].k = k;
+		qs[i].k = k;	/* to be written */
+		lead[i] = i;
+	}
+	/*
+	 * One request per product: a batch when it has two SKUs or more to
+	 * write, carried by qs[i], i its first correction (lead[j] = i).
+	 */
+	size_t nw = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!qs[i].k || lead[i] != i)
+			continue;
+		size_t nm = 0;
+		mem[nm++] = i;
+		for (size_t j = i + 1; j < n && nm < SKU_BATCH_MAX; j++) {
+			int dup = 0;	/* a SKU twice: the second goes in a request of its own */
+			for (size_t t = 0; t < nm && !dup; t++)
+				dup = qs[mem[t]].sid == qs[j].sid;
+			if (qs[j].k && lead[j] == j && qs[j].pid == qs[i].pid && !dup) {
+				lead[j] = i;
+				mem[nm++] = j;
+			}
+		}
+		if (nm > 1) {
+			batch_prepare(c, &qs[i], qs, mem, nm);
+		} else {
+			struct corr *k = qs[i].k;
+			char idem[40], dk[sizeof k->key + 32];
+			int dl = snprintf(dk, sizeof dk, "%s/%lld", k->key, (long long)qs[i].delta);
+			key_uuid(dk, (size_t)dl, idem, sizeof idem);
+			json_t *p = json_pack("{s:I, s:I, s:b, s:s, s:I}", "product_id",
+			    (json_int_t)qs[i].pid, "sku_id", (json_int_t)qs[i].sid, "incremental", 1,
+			    "idempotent_id", idem, "stock_num", (json_int_t)qs[i].delta);
+			call_prepare(c, &qs[i], "sku.syncStock", p);
+			json_decref(p);
+		}
 		call_submit(c, &qs[i]);
 		nw++;
 	}
 	if (nw)
 		http_run(c->http);
 	for (size_t i = 0; i < n; i++) {
-		struct call *q = &qs[i];
-		struct corr *k = q->k;
-		if (!k)
+		if (!qs[i].k || lead[i] != i)
 			continue;
-		struct http_req *r = &q->r;
-		struct buf m = BUF_INIT;
-		long long code = env_code(r, NULL);
-		describe(c, &m, q);
-		if (r->status == 200 && !r->ambiguous && code == C_OK) {
-			k->status = CS_APPLIED;	/* the answer says nothing of the quantity after */
-			k->error[0] = '\0';
-		} else if (!r->ambiguous && throttled(r, code)) {
-			/* refused, not processed: the next run sends it again */
-			struct buf e = BUF_INIT;
-			buf_addf(&e, "not written: still throttled after %d attempts: %s", r->attempts, m.s);
-			corr_say(k, CS_FAILED, &e);
-			buf_release(&e);
-		} else if (r->ambiguous || r->status == 0 || r->status >= 500 ||
-		    code == C_UNAVAILABLE || (r->status == 200 && code < 0)) {
-			/* not settled: a repeat with the same idempotent_id is safe (--resume) */
-			struct buf e = BUF_INIT;
-			buf_addf(&e, "unknown outcome (a repeat applies it once): %s", m.s);
-			corr_say(k, CS_PENDING, &e);
-			buf_release(&e);
-		} else {
-			if (auth_refused(r, code) && !rc) {
-				rc = EX_NOPERM;
-				buf_reset(err);
-				buf_add(err, m.s, m.len);
-			}
-			struct buf e = BUF_INIT;
-			buf_adds(&e, "not written: ");
-			buf_add(&e, m.s, m.len);
-			corr_say(k, CS_FAILED, &e);
-			buf_release(&e);
-		}
-		buf_release(&m);
-		http_req_release(r);
+		for (size_t j = i; j < n; j++)
+			if (qs[j].k && lead[j] == i)
+				push_settle(c, &qs[i], qs[j].k, &rc, err);
+		http_req_release(&qs[i].r);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (v[i]->status == CS_PENDING && !v[i]->error[0])
 			corr_fail(v[i], CS_FAILED, "not written: %.200s", rc ? err->s : "not attempted");
+	free(mem);
+	free(lead);
 	free(fresh);
 	free(qs);
 	return rc;

@@ -41,6 +41,15 @@
  *     modified, skus.sku[] {sku_id, quantity}}.  No idempotency key.
  *     Checked on its Tmall twin's page, taobao.item.quantity.update.tmall
  *     (apiId=38973, the same parameters and answer).
+ *   - taobao.skus.quantity.update: num_iid, skuid_quantities
+ *     "sku_id:quantity;sku_id:quantity" (at most 20 SKUs, all of that
+ *     item), type (1 set, 2 change by quantity; default 1); answers
+ *     skus_quantity_update_response.item {num_iid, num, modified, skus.sku[]
+ *     {sku_id, quantity, modified}}.  No idempotency key.  Checked on its
+ *     Tmall twin's page, taobao.skus.quantity.update.tmall (apiId=38499,
+ *     open.alitrip.com/docs/api.htm?apiId=38499), and the Taobao page's
+ *     SDK example (SkusQuantityUpdateRequest: setNumIid, setSkuidQuantities,
+ *     setType; the answer's root skus_quantity_update_response).
  * UNVERIFIED (and handled either way): the HTTP status of errors (200
  * everywhere as far as reported; other statuses are handled as any HTTP
  * failure); the exact sub_codes of a refused stock change (any isv.* is
@@ -49,10 +58,17 @@
  * allow ourselves `rate_limit` a second, default 10); sign_method
  * hmac-sha256 (named by newer SDKs, not on the page above: md5 is the
  * default).
- * Not used: taobao.skus.quantity.update (up to 20 SKUs of one item in one
- * call) - one call per SKU keeps a refusal and a lost answer to one SKU;
- * tmall.item.quantity.update, whose options.outer_biz_key is an idempotency
- * key for deltas, exists only for Tmall shops.
+ * UNVERIFIED for taobao.skus.quantity.update: whether it is all or
+ * nothing (we never count on it: a lost or unclear answer is settled SKU
+ * by SKU, by reading them again); its JSON answer (only the XML example
+ * is shown; we take the root every TOP answer has, and find each SKU's
+ * quantity by sku_id whether the answer lists every SKU or only those
+ * changed); what it does with a change below 0 (the Tmall page says the
+ * SKU is set to 0, the single call refuses it: we never send one that
+ * the read says would go below 0, and an answered quantity is taken as it
+ * is); whether type=2 applies per SKU exactly as the single call does.
+ * Not used: tmall.item.quantity.update, whose options.outer_biz_key is an
+ * idempotency key for deltas, exists only for Tmall shops.
  *
  * Items.  An item with SKUs gives one record per SKU, item
  * "<num_iid>/<sku_id>", sku the SKU's outer_id, qty its quantity; an item
@@ -63,7 +79,11 @@
  * Push (DESIGN.md, rule 1 without an idempotency key, as bigcommerce.c).
  * Each batch of at most 20 corrections is read (one call) immediately
  * before it is written; a correction with a known `from` becomes type=2, a
- * change by `delta`: a sale between pull and push is kept.  One whose
+ * change by `delta`: a sale between pull and push is kept.  Two or more
+ * such changes to SKUs of one item in a round go in one
+ * taobao.skus.quantity.update (type=2, "sku_id:delta;..."), a change alone
+ * in taobao.item.quantity.update; a batch's answer, refusal or loss is
+ * each of its corrections', and each is settled as if sent alone.  One whose
  * `from` is null fails (a stock write cannot create a SKU) or, when Taobao
  * shows a quantity for it, is a conflict (pull again).  One whose change
  * would take the quantity below 0 is a conflict, not sent.  A lost answer
@@ -93,6 +113,7 @@
 #define LIST_MAX 20000		/* page_no * page_size beyond this is refused */
 #define READ_IDS 20		/* the documented num_iids maximum */
 #define BATCH_MAX 20		/* corrections read together, then written */
+#define SKUS_MAX 20		/* the documented skuid_quantities maximum */
 #define MAX_PASSES 3		/* readings of the list while it keeps changing */
 #define MAX_ROUNDS 7		/* read + write attempts of one correction */
 #define MAX_TRIES 6		/* sendings of a read refused by flow control */
@@ -844,10 +865,21 @@ tb_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
 
 enum { W_SENT, W_RETRY, W_UNKNOWN, W_RECHECK, W_DONE };
 
+static const char API_ONE[] = "taobao.item.quantity.update";
+static const char API_SKUS[] = "taobao.skus.quantity.update";
+
+/*
+ * One correction's write.  The call that carries it is r of the first
+ * correction of the call (head), the others linked from it by next: a
+ * batch of SKUs of one item (taobao.skus.quantity.update), or the
+ * correction alone (taobao.item.quantity.update).
+ */
 struct wr {
 	struct http_req r;
 	struct chan *c;
 	struct corr *k;
+	struct wr *next;	/* the call's next correction (head only carries r) */
+	int batch;		/* head: the call is taobao.skus.quantity.update */
 	char iid[ID_MAX], sid[ID_MAX];
 	int64_t pre, expect;	/* quantity read before, and once applied */
 	double wait;		/* after a refusal for the rate: seconds, -1 unknown */
@@ -878,31 +910,24 @@ answer_after(json_t *item, const struct wr *w, int64_t *after)
 	return -1;
 }
 
+/*
+ * w's outcome from the answer r of the call that carried it: e parsed
+ * from it, item the answer's item (NULL when it has none), m describe()'s
+ * words.  Every correction of a batch gets the same verdict.
+ */
 static void
-write_done(struct http_req *r, void *arg)
+write_settle(struct wr *w, const struct http_req *r, const struct toperr *e, json_t *item,
+    const struct buf *m)
 {
-	struct wr *w = arg;
 	struct corr *k = w->k;
-	struct toperr e = { 0 };
-	struct buf m = BUF_INIT;
-	static const char api[] = "taobao.item.quantity.update";
-
 	w->wait = -1;
-	if (r->ambiguous) {
-		w->state = W_UNKNOWN;
-		snprintf(k->error, sizeof k->error, "the answer was lost");
-		return;
-	}
-	json_t *j = top_parse(r, &e), *item;
-	describe(w->c, &m, r, api, &e);
-	if (r->status == 0 || r->status == 429 || r->status == 503 || e.code == 7) {
+	if (r->status == 0 || r->status == 429 || r->status == 503 || e->code == 7) {
 		/* not processed (never sent, or refused for the rate): again after a read */
 		w->state = W_RETRY;
-		w->throttled = r->status == 429 || e.code == 7;
-		w->wait = e.code == 7 ? e.wait : http_retry_after(r);
-		corr_set(k, CS_PENDING, m.s);
-	} else if (r->status == 200 && e.code < 0 && json_is_object(item =
-	    json_object_get(json_object_get(j, "item_quantity_update_response"), "item"))) {
+		w->throttled = r->status == 429 || e->code == 7;
+		w->wait = e->code == 7 ? e->wait : http_retry_after(r);
+		corr_set(k, CS_PENDING, m->s);
+	} else if (r->status == 200 && e->code < 0 && item) {
 		int64_t after;
 		w->state = W_DONE;
 		k->status = CS_APPLIED;
@@ -911,44 +936,92 @@ write_done(struct http_req *r, void *arg)
 			k->has_after = 1;
 			k->after = after;
 		}
-	} else if (e.code >= 0 && !auth_code(e.code) && strncmp(e.sub_code, "isv.", 4)) {
+	} else if (e->code >= 0 && !auth_code(e->code) && strncmp(e->sub_code, "isv.", 4)) {
 		/* the platform's own trouble (isp.*, or no sub_code): applied or not? */
 		w->state = W_RECHECK;
-		corr_set(k, CS_PENDING, m.s);
-	} else if (r->status == 200 && e.code < 0) {
+		corr_set(k, CS_PENDING, m->s);
+	} else if (r->status == 200 && e->code < 0) {
 		/* answered, but not in a shape we know: may have been applied */
+		struct buf t = BUF_INIT;
 		w->state = W_RECHECK;
-		buf_adds(&m, ": not an answer of this API");
-		corr_set(k, CS_PENDING, m.s);
+		buf_add(&t, m->s, m->len);
+		buf_adds(&t, ": not an answer of this API");
+		corr_set(k, CS_PENDING, t.s);
+		buf_release(&t);
 	} else {
 		/* refused: isv.* (the request's fault), credentials, or HTTP */
 		struct buf t = BUF_INIT;
-		w->auth_failed = auth_code(e.code) || r->status == 401 || r->status == 403;
-		snprintf(w->msg, sizeof w->msg, "%s", m.s);
+		w->auth_failed = auth_code(e->code) || r->status == 401 || r->status == 403;
+		snprintf(w->msg, sizeof w->msg, "%s", m->s);
 		w->state = W_DONE;
 		buf_adds(&t, "not written: ");
-		buf_add(&t, m.s, m.len);
+		buf_add(&t, m->s, m->len);
 		corr_set(k, CS_FAILED, t.s);
 		buf_release(&t);
 	}
+}
+
+static void
+write_done(struct http_req *r, void *arg)
+{
+	struct wr *head = arg;
+	struct toperr e = { 0 };
+	struct buf m = BUF_INIT;
+	const char *api = head->batch ? API_SKUS : API_ONE;
+
+	if (r->ambiguous) {
+		for (struct wr *w = head; w; w = w->next) {
+			w->state = W_UNKNOWN;
+			w->wait = -1;
+			snprintf(w->k->error, sizeof w->k->error, "the answer was lost");
+		}
+		return;
+	}
+	json_t *j = top_parse(r, &e);
+	json_t *item = json_object_get(json_object_get(j, head->batch ?
+	    "skus_quantity_update_response" : "item_quantity_update_response"), "item");
+	describe(head->c, &m, r, api, &e);
+	for (struct wr *w = head; w; w = w->next)
+		write_settle(w, r, &e, json_is_object(item) ? item : NULL, &m);
 	json_decref(j);
 	buf_release(&e.text);
 	buf_release(&m);
 }
 
+/*
+ * Send ws[0..n): one taobao.item.quantity.update type=2 for one
+ * correction, one taobao.skus.quantity.update type=2 for several SKUs of
+ * one item (skuid_quantities "sku_id:delta;...", at most SKUS_MAX).
+ */
 static void
-write_submit(struct chan *c, struct wr *w)
+write_submit(struct chan *c, struct wr **ws, size_t n)
 {
+	struct wr *head = ws[0];
+	struct buf list = BUF_INIT;
 	char qty[24];
-	snprintf(qty, sizeof qty, "%lld", (long long)w->k->delta);
-	const char *kv[] = { "num_iid", w->iid, "sku_id", w->sid, "quantity", qty, "type", "2" };
-	w->c = c;
-	req_prepare(c, &w->r, "taobao.item.quantity.update", kv, 4);
-	w->r.idempotent = 0;	/* no idempotency key: never re-sent after a lost answer */
-	w->r.no_retry = 1;	/* nor after a refusal for the rate: read again first */
-	w->r.done = write_done;
-	w->r.arg = w;
-	http_submit(c->http, &w->r);
+
+	for (size_t i = 0; i < n; i++) {
+		ws[i]->c = c;
+		ws[i]->next = i + 1 < n ? ws[i + 1] : NULL;
+	}
+	head->batch = n > 1;
+	if (head->batch) {
+		for (size_t i = 0; i < n; i++)
+			buf_addf(&list, "%s%s:%lld", i ? ";" : "", ws[i]->sid, (long long)ws[i]->k->delta);
+		const char *kv[] = { "num_iid", head->iid, "skuid_quantities", list.s, "type", "2" };
+		req_prepare(c, &head->r, API_SKUS, kv, 3);
+	} else {
+		snprintf(qty, sizeof qty, "%lld", (long long)head->k->delta);
+		const char *kv[] = { "num_iid", head->iid, "sku_id", head->sid, "quantity", qty,
+		    "type", "2" };
+		req_prepare(c, &head->r, API_ONE, kv, 4);
+	}
+	head->r.idempotent = 0;	/* no idempotency key: never re-sent after a lost answer */
+	head->r.no_retry = 1;	/* nor after a refusal for the rate: read again first */
+	head->r.done = write_done;
+	head->r.arg = head;
+	http_submit(c->http, &head->r);
+	buf_release(&list);
 }
 
 static int
@@ -961,7 +1034,8 @@ wr_cmp(const void *a, const void *b)
 
 /*
  * One round: read the pending corrections, plan, send one change per
- * correction, settle the answers (reading back what is unclear).  What
+ * correction (one call for the SKUs of one item), settle the answers
+ * (reading back what is unclear).  What
  * goes again is left in pend; *wait is the longest wait asked for.
  */
 static int
@@ -1023,8 +1097,13 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 		ws[m++] = ws[i];
 	}
 	nw = m;
-	for (size_t i = 0; i < nw; i++)
-		write_submit(c, ws[i]);
+	/* SKUs of one item (sorted together): one call for two or more */
+	for (size_t i = 0, j; i < nw; i = j) {
+		for (j = i + 1; j < nw && j - i < SKUS_MAX && *ws[i]->sid && *ws[j]->sid &&
+		    !strcmp(ws[i]->iid, ws[j]->iid); j++)
+			;
+		write_submit(c, ws + i, j - i);
+	}
 	if (nw)
 		http_run(c->http);
 	/* answers lost or unclear: what does Taobao show now? */

@@ -1,13 +1,15 @@
 /*
  * fuzz_douyin.c - the Douyin (抖店) driver's handling of open-platform
  * answers: product.listV2 pages, sku.list and sku.stockNum answers, the
- * envelopes of sku.syncStock (success, refusals in Chinese, throttling,
- * auth), HTTP failures and lost answers.
+ * envelopes of sku.syncStock and sku.syncStockBatch (success, refusals in
+ * Chinese, throttling, auth), HTTP failures and lost answers.
  *
  * The driver runs unchanged through chan_open and its pull/read/push; the
  * answers come from the input through fakehttp.h.  The first byte picks the
  * call, the rest is the script of answers:
  *   bits 0-1  0 pull, 1 pull filtered (--item, or --sku with bit 6), 2 read, 3 push
+ *   bit 2     read/push: the corrections of `one` (all of product 801, so they
+ *             go as sku.syncStockBatch), else those of `fixed` (one product each)
  *   bits 3-5  how many of the fixed corrections below (1 to 8)
  *
  * Checked beyond the sanitizers: the exit code is one the interface allows
@@ -18,10 +20,13 @@
  * location "", comes once and passes the filters; after push every
  * correction is decided (or pending with a reason), those the driver must
  * refuse are refused, an unchanged one sent nothing; every write is an
- * incremental sku.syncStock with an idempotent_id, marked idempotent, by
- * exactly `delta` for a correction with a known `from` (DESIGN.md rule 1),
- * after a read of its SKU for one without, and every attempt of one
- * idempotent_id carries the same body (a repeat cannot apply twice).
+ * incremental sku.syncStock, or a sku.syncStockBatch of two SKUs or more of
+ * one product (in sku_id order, each once, sku_type 0), with an
+ * idempotent_id, marked idempotent; each SKU changes by exactly the `delta`
+ * of a correction of that item when its `from` is known (DESIGN.md rule 1),
+ * after a read of its SKU when not; a correction is written under one
+ * idempotent_id only, and every attempt of one idempotent_id carries the
+ * same body (a repeat cannot apply twice).
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -155,10 +160,60 @@ static const struct fixed fixed[] = {
 	{ "D-7", "807/9070", "", 1, 2, 9000000000LL, 8999999998LL, CS_FAILED },
 };
 
+/* All on product 801: two or more to write go as one sku.syncStockBatch. */
+static const struct fixed one[] = {
+	{ "E-1", "801/9011", "", 1, 5, 3, -2, -1 },
+	{ "E-2", "801/9012", "", 1, 3, 5, 2, -1 },
+	{ "E-3", "801/9013", "", 1, 3, 3, 0, CS_UNCHANGED },
+	{ "E-4", "801/9014", "", 0, 0, 4, 4, -1 },
+	{ "E-5", "801/9010", "", 1, 1, 2, 1, -1 },	/* a lower sku_id than those before */
+	{ "E-6", "801/9015", "wh", 1, 1, 2, 1, CS_FAILED },
+	{ "E-7", "801/9016", "", 1, 2, -1, -3, CS_FAILED },
+	{ "E-8", "801/9011", "", 1, 5, 9, 4, -1 },	/* E-1's SKU again: a request of its own */
+};
+
+static char wrote[8][40];	/* the idempotent_id each correction was written under */
+
+/*
+ * A write of num to SKU pid/sid in request i under key: it is the change
+ * of a correction of that item (exactly its delta when `from` is known,
+ * after a read of the SKU when not), and that correction was not written
+ * under another key.
+ */
+static void
+check_write(const struct corr *cs, size_t n, int64_t pid, int64_t sid, int64_t num, size_t i,
+    const char *key)
+{
+	char needle[48];
+	int found = -1;
+	snprintf(needle, sizeof needle, "\"sku_id\":%lld", (long long)sid);
+	CHECK(num != 0);
+	for (size_t k = 0; k < n && found < 0; k++) {
+		int64_t p, s;
+		if (!item_ok(cs[k].item, &p, &s) || p != pid || s != sid || cs[k].to < 0)
+			continue;
+		if (cs[k].has_from) {
+			if (num == cs[k].delta)
+				found = (int)k;
+		} else {
+			int read = 0;	/* its SKU read before */
+			for (size_t r = 0; r < i; r++)
+				read |= strstr(fz.sent[r].url, "method=sku.stockNum") &&
+				    fz.sent[r].body && strstr(fz.sent[r].body, needle);
+			if (read)
+				found = (int)k;
+		}
+	}
+	CHECK(found >= 0);	/* only what was asked for, by its delta */
+	CHECK(!wrote[found][0] || !strcmp(wrote[found], key));
+	snprintf(wrote[found], sizeof wrote[found], "%s", key);
+}
+
 /* Every request: signed as dy_sign says, param_json sorted; writes as rule 1 wants. */
 static void
 check_requests(const struct corr *cs, size_t n)
 {
+	memset(wrote, 0, sizeof wrote);
 	for (size_t i = 0; i < fz.nsent; i++) {
 		const struct fz_sent *e = &fz.sent[i];
 		char method[64], ts[64], sign[160], want[160], sm[32];
@@ -176,35 +231,39 @@ check_requests(const struct corr *cs, size_t n)
 		char *again = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
 		CHECK(again && !strcmp(again, body));	/* compact, keys sorted */
 		free(again);
+		const char *key = json_string_value(json_object_get(b, "idempotent_id"));
+		json_int_t pid = json_integer_value(json_object_get(b, "product_id"));
 		if (!strcmp(method, "sku.syncStock")) {
-			json_int_t sid = json_integer_value(json_object_get(b, "sku_id"));
-			json_int_t num = json_integer_value(json_object_get(b, "stock_num"));
-			const char *key = json_string_value(json_object_get(b, "idempotent_id"));
+			CHECK(json_object_size(b) == 5);
 			CHECK(json_is_true(json_object_get(b, "incremental")) && key && strlen(key) == 36);
-			const struct corr *c = NULL;
-			for (size_t k = 0; k < n; k++) {
-				int64_t p, s;
-				if (item_ok(cs[k].item, &p, &s) && s == sid &&
-				    p == json_integer_value(json_object_get(b, "product_id")))
-					c = &cs[k];
+			CHECK(json_is_integer(json_object_get(b, "stock_num")));
+			check_write(cs, n, pid, json_integer_value(json_object_get(b, "sku_id")),
+			    json_integer_value(json_object_get(b, "stock_num")), i, key);
+		} else if (!strcmp(method, "sku.syncStockBatch")) {
+			json_t *list = json_object_get(b, "sku_sync_list");
+			CHECK(json_object_size(b) == 4);
+			CHECK(json_is_true(json_object_get(b, "incremental")) && key && strlen(key) == 36);
+			CHECK(json_is_array(list) && json_array_size(list) >= 2);
+			json_int_t prev = 0;
+			for (size_t x = 0; x < json_array_size(list); x++) {
+				json_t *e = json_array_get(list, x);
+				json_int_t sid = json_integer_value(json_object_get(e, "sku_id"));
+				CHECK(json_object_size(e) == 3 && sid > prev);	/* in order, each once */
+				CHECK(json_is_integer(json_object_get(e, "sku_type")) &&
+				    json_integer_value(json_object_get(e, "sku_type")) == 0);
+				CHECK(json_is_integer(json_object_get(e, "stock_num")));
+				check_write(cs, n, pid, sid,
+				    json_integer_value(json_object_get(e, "stock_num")), i, key);
+				prev = sid;
 			}
-			CHECK(c != NULL);	/* only what was asked for */
-			CHECK(num != 0 && c->to >= 0);
-			if (c->has_from) {
-				CHECK(num == c->delta);
-			} else {
-				int read = 0;	/* its SKU read before */
-				for (size_t k = 0; k < i; k++)
-					read |= strstr(fz.sent[k].url, "method=sku.stockNum") &&
-					    fz.sent[k].body && strstr(fz.sent[k].body, "\"sku_id\":9040");
-				CHECK(read);
-			}
-			/* an earlier attempt with the same key had the same body */
-			for (size_t k = 0; k < i; k++)
-				if (fz.sent[k].body && strstr(fz.sent[k].body, key))
-					CHECK(fz.sent[k].bodylen == e->bodylen &&
-					    !memcmp(fz.sent[k].body, e->body, e->bodylen));
+		} else {
+			CHECK(!key);	/* reads carry none */
 		}
+		/* an earlier attempt with the same key had the same body */
+		for (size_t k = 0; key && k < i; k++)
+			if (fz.sent[k].body && strstr(fz.sent[k].body, key))
+				CHECK(fz.sent[k].bodylen == e->bodylen &&
+				    !memcmp(fz.sent[k].body, e->body, e->bodylen));
 		json_decref(b);
 		free(body);
 	}
@@ -251,9 +310,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(x.seen[i]);
 		free(x.seen);
 	} else {
+		const struct fixed *tab = ctl & 4 ? one : fixed;
 		ncorr = 1 + ((ctl >> 3) & 7);
 		for (size_t i = 0; i < ncorr; i++) {
-			const struct fixed *f = &fixed[i];
+			const struct fixed *f = &tab[i];
 			cs[i].sku = f->sku;
 			cs[i].item = f->item;
 			cs[i].location = f->loc;
@@ -277,8 +337,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					CHECK(k->error[0] != '\0');
 				if (k->status == CS_APPLIED || k->status == CS_UNCHANGED)
 					CHECK(k->error[0] == '\0');
-				if (fixed[i].must >= 0)
-					CHECK(k->status == fixed[i].must);
+				if (tab[i].must >= 0)
+					CHECK(k->status == tab[i].must);
 				CHECK(!fz_contains(k->error, SECRET) && !fz_contains(k->error, TOKEN));
 			}
 		}

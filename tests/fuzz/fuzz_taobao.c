@@ -9,6 +9,7 @@
  * call, the rest is the script of answers:
  *   bits 0-1  0 pull, 1 pull filtered (--item, or --sku with bit 6), 2 read, 3 push
  *   bits 3-5  how many of the fixed corrections below (1 to 8)
+ *   bit 6     read and push: the second table (SKUs of one item, several at once)
  *
  * Checked beyond the sanitizers: the exit code is one the interface allows
  * and comes with a one-line message; the app secret appears in no request,
@@ -18,10 +19,12 @@
  * pool, comes once, and passes the filters; after push every correction is
  * decided, those the driver must refuse are refused, an unchanged one had no
  * delta; every write is taobao.item.quantity.update type=2 by exactly
- * `delta` of a correction with a known `from` (DESIGN.md rule 1: a sale is
- * never erased), never re-sent by the transport, and written only after a
- * read of its item since its last write; an error text is valid UTF-8
- * (Chinese messages are cut at character boundaries).
+ * `delta` of a correction with a known `from`, or taobao.skus.quantity.update
+ * type=2 of 2 to 20 distinct SKUs of one item, each pair "sku_id:delta"
+ * exactly a correction's (DESIGN.md rule 1: a sale is never erased); never
+ * re-sent by the transport, and written only after a read of its item since
+ * its last write; an error text is valid UTF-8 (Chinese messages are cut at
+ * character boundaries).
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -181,6 +184,18 @@ static const struct fixed fixed[] = {
 	{ "F", "606", "", 1, 2, 9000000000000000002LL, 9000000000000000000LL, CS_FAILED },
 };
 
+/* Bit 6: three SKUs of item 602 and two of 605 (taobao.skus.quantity.update), one SKU twice. */
+static const struct fixed fixed_skus[] = {
+	{ "B-S", "602/5021", "", 1, 3, 5, 2, -1 },
+	{ "B-M", "602/5022", "", 1, 0, 4, 4, -1 },
+	{ "B-L", "602/5023", "", 1, 6, 1, -5, -1 },
+	{ "E-S", "605/5051", "", 1, 1, 2, 1, -1 },
+	{ "E-M", "605/5052", "", 1, 2, 0, -2, -1 },
+	{ "A-1", "601", "", 1, 5, 3, -2, -1 },
+	{ "B-S", "602/5021", "", 1, 3, 7, 4, -1 },
+	{ "G-S", "607/5071", "", 0, 0, 4, 4, -1 },
+};
+
 static int
 final_status(int s)
 {
@@ -203,6 +218,25 @@ fresh_take(struct fresh *f, const char *iid)
 			return 1;
 		}
 	return 0;
+}
+
+/*
+ * A write of quantity q to iid/sid (sid NULL: the item's own stock): it is
+ * a correction asked for, with a known `from`, by exactly its delta (when
+ * one item is asked for twice, the one whose delta this is).
+ */
+static void
+check_write(const struct corr *cs, size_t n, const char *iid, const char *sid, long long q)
+{
+	char item[64];
+	const struct corr *c = NULL;
+	snprintf(item, sizeof item, "%s%s%s", iid, sid ? "/" : "", sid ? sid : "");
+	for (size_t k = 0; k < n; k++)
+		if (!strcmp(cs[k].item, item) && (!c || cs[k].delta == q))
+			c = &cs[k];
+	CHECK(c != NULL);		/* only what was asked for */
+	CHECK(c->has_from);		/* never a write for an unknown `from` */
+	CHECK(q == c->delta && c->delta != 0);
 }
 
 static void
@@ -238,24 +272,41 @@ check_requests(const struct corr *cs, size_t n)
 			}
 			CHECK(cnt <= 20);
 			free(ids);
+		} else if (!strcmp(method, "taobao.skus.quantity.update")) {
+			CHECK(!e->idempotent && e->no_retry);
+			char *iid = field(body, e->bodylen, "num_iid"), *type = field(body, e->bodylen, "type");
+			char *list = field(body, e->bodylen, "skuid_quantities");
+			CHECK(iid && list && type && !strcmp(type, "2"));
+			CHECK(!field(body, e->bodylen, "sku_id") && !field(body, e->bodylen, "quantity"));
+			char *sids[21];
+			size_t cnt = 0;
+			for (char *p = list, *q; p; p = q ? q + 1 : NULL) {
+				q = strchr(p, ';');
+				if (q)
+					*q = '\0';
+				char *colon = strchr(p, ':'), *end;
+				CHECK(colon && cnt < 20);
+				*colon = '\0';
+				CHECK(digits(p, strlen(p)));
+				long long qv = strtoll(colon + 1, &end, 10);
+				CHECK(end != colon + 1 && *end == '\0');
+				for (size_t k = 0; k < cnt; k++)
+					CHECK(strcmp(sids[k], p) != 0);	/* each SKU once */
+				sids[cnt++] = p;
+				check_write(cs, n, iid, p, qv);
+			}
+			CHECK(cnt >= 2);			/* one SKU alone: item.quantity.update */
+			CHECK(fresh_take(&fr, iid));	/* read since its last write */
+			free(iid);
+			free(type);
+			free(list);
 		} else {
 			CHECK(!strcmp(method, "taobao.item.quantity.update"));
 			CHECK(!e->idempotent && e->no_retry);
 			char *iid = field(body, e->bodylen, "num_iid"), *sid = field(body, e->bodylen, "sku_id");
 			char *q = field(body, e->bodylen, "quantity"), *type = field(body, e->bodylen, "type");
 			CHECK(iid && q && type && !strcmp(type, "2"));
-			char item[64];
-			snprintf(item, sizeof item, "%s%s%s", iid, sid ? "/" : "", sid ? sid : "");
-			/* the correction written: its item, and its delta when the item
-			 * has two (fixed[0] and fixed[6] are both item 601) */
-			const struct corr *c = NULL;
-			long long qv = strtoll(q, NULL, 10);
-			for (size_t k = 0; k < n; k++)
-				if (!strcmp(cs[k].item, item) && (!c || cs[k].delta == qv))
-					c = &cs[k];
-			CHECK(c != NULL);		/* only what was asked for */
-			CHECK(c->has_from);		/* never a write for an unknown `from` */
-			CHECK(qv == c->delta && c->delta != 0);
+			check_write(cs, n, iid, sid, strtoll(q, NULL, 10));
 			CHECK(fresh_take(&fr, iid));	/* read since its last write */
 			free(iid);
 			free(sid);
@@ -313,9 +364,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(x.seen[i]);
 		free(x.seen);
 	} else {
+		const struct fixed *tab = ctl & 0x40 ? fixed_skus : fixed;
 		ncorr = 1 + ((ctl >> 3) & 7);
 		for (size_t i = 0; i < ncorr; i++) {
-			const struct fixed *f = &fixed[i];
+			const struct fixed *f = &tab[i];
 			cs[i].sku = f->sku;
 			cs[i].item = f->item;
 			cs[i].location = f->loc;
@@ -340,8 +392,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					CHECK(k->error[0] == '\0');
 				if (k->status == CS_UNCHANGED)
 					CHECK(k->delta == 0);
-				if (fixed[i].must >= 0)
-					CHECK(k->status == fixed[i].must);
+				if (tab[i].must >= 0)
+					CHECK(k->status == tab[i].must);
 				CHECK(!fz_contains(k->error, SECRET) && !fz_contains(k->error, SESSION));
 				CHECK(utf8_ok(k->error));
 			}

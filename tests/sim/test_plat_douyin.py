@@ -5,7 +5,7 @@ Standard library only.  Starts the simulator on port 0 with a known state and ch
 signature check (HMAC-SHA256 and MD5, wrong secret, unsorted param_json, tampered body), the
 other credentials and the timestamp window (Beijing time), product pages, SKU lists, stock
 reads, incremental writes with idempotent_id (replay, mismatch, below zero), absolute writes,
-the Chinese error messages, the rate limit, the plugin's fault answers, state round trip and
+batch writes (one product, all or nothing, replay, lost answers), the Chinese error messages, the rate limit, the plugin's fault answers, state round trip and
 sales.
 
     python3 tests/sim/test_plat_douyin.py [-v]
@@ -13,6 +13,7 @@ sales.
 
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import signal
@@ -237,6 +238,86 @@ class DouyinSimTest(unittest.TestCase):
                                                "idempotent_id": "k5", "stock_num": 1})
         self.assertEqual((st, a["code"]), (500, 20000))
         self.assertEqual(self.ctl("GET", "log?kind=writes")["writes"], [])
+
+    # ---- batch writes ----
+
+    def batch(self, pid, entries, key=None, inc=True, **kw):
+        doc = {"product_id": pid, "incremental": inc,
+               "sku_sync_list": [{"sku_id": s, "sku_type": 0, "stock_num": n} for s, n in entries]}
+        if key is not None:
+            doc["idempotent_id"] = key
+        return self.call("sku.syncStockBatch", doc, **kw)
+
+    def stock(self, sid):
+        return self.call("sku.stockNum", {"sku_id": sid})[1]["data"]["stock_num"]
+
+    def test_batch_applied_and_replayed(self):
+        st, a, _ = self.batch(801, [(9010, -3), (9011, 4)], "b1")
+        self.assertEqual((st, a["code"], a["msg"], a["data"]), (200, 10000, "success", {}))
+        # the same id and parameters: the first answer, nothing applied again
+        st, a, _ = self.batch(801, [(9010, -3), (9011, 4)], "b1")
+        self.assertEqual((st, a["code"]), (200, 10000))
+        # the same id, other parameters: refused
+        st, a, _ = self.batch(801, [(9010, -3), (9011, 5)], "b1")
+        self.assertEqual((a["code"], a["sub_msg"]), (40002, "幂等ID已被其他参数使用"))
+        self.assertEqual((self.stock(9010), self.stock(9011)), (7, 15))
+        w = self.ctl("GET", "log?kind=writes")["writes"]
+        self.assertEqual([(x["kind"], x["item"], x["before"], x["after"], x["delta"], x["idempotency_key"])
+                          for x in w], [("adjust", "801/9010", 10, 7, -3, "b1"), ("adjust", "801/9011", 11, 15, 4, "b1")])
+        reqs = [r for r in self.ctl("GET", "log?kind=requests")["requests"] if r["ops"] == ["sku.syncStockBatch"]]
+        self.assertEqual([(r["write"], r.get("replayed", False)) for r in reqs],
+                         [(True, False), (True, True), (True, False)])
+        self.assertEqual(reqs[1]["notes"], ["idempotent replay of b1"])
+        # absolute: sets each entry
+        st, a, _ = self.batch(802, [(9020, 3), (9021, 0)], inc=False)
+        self.assertEqual(a["code"], 10000)
+        self.assertEqual((self.stock(9020), self.stock(9021)), (3, 0))
+        # the signature covers the batch as any call
+        st, a, _ = self.batch(801, [(9010, 1), (9011, 1)], "b9", secret="other")
+        self.assertEqual(a["code"], 30005)
+
+    def test_batch_all_or_nothing(self):
+        cases = [
+            (802, [(9020, 5), (9021, -22)], (40004, "isv.business-failed:31055", "系统错误:更新库存数失败")),
+            (801, [(9010, 1), (9021, 1)], (40004, "isv.business-failed:10002", "sku不存在")),
+            (805, [(9050, 1), (9051, 1)], (40004, "isv.business-failed:10003", "商品已下架，不能修改库存")),
+            (804, [(9040, 1), (9041, 1)], (40004, "isv.business-failed:10004", "区域库存商品请传out_warehouse_id")),
+            (801, [(9010, 1), (9010, 2)], (40002, "isv.parameter-invalid:sku_sync_list", "sku_id重复")),
+            (999, [(9010, 1), (9011, 1)], (40004, "isv.business-failed:10001", "商品不存在")),
+        ]
+        for pid, entries, want in cases:
+            st, a, raw = self.batch(pid, entries, "b2")
+            self.assertEqual((st, a["code"], a["sub_code"], a["sub_msg"]), (200,) + want, (pid, entries))
+            self.assertIn(want[2].encode(), raw)  # raw UTF-8
+        st, a, _ = self.batch(801, [(9010, 1), (9011, 1)])
+        self.assertEqual((a["code"], a["sub_code"]), (40002, "isv.parameter-invalid:idempotent_id"))
+        st, a, _ = self.call("sku.syncStockBatch", {"product_id": 801, "incremental": True, "idempotent_id": "b3",
+                                                    "sku_sync_list": [{"sku_id": 9010, "stock_num": 1}]})
+        self.assertEqual((a["code"], a["sub_code"]), (40001, "isv.missing-parameter:2010004"))
+        self.ctl("POST", "config", {"douyin_batch_max": 1})
+        st, a, _ = self.batch(801, [(9010, 1), (9011, 1)], "b4")
+        self.assertEqual((a["code"], a["sub_msg"]), (40002, "sku_sync_list最多1个"))
+        self.assertEqual(self.ctl("GET", "log?kind=writes")["writes"], [])
+        self.assertEqual((self.stock(9020), self.stock(9021), self.stock(9010)), (20, 21, 10))
+        # a refused batch leaves its id unused
+        self.ctl("POST", "config", {"douyin_batch_max": 50})
+        st, a, _ = self.batch(802, [(9020, 5), (9021, -21)], "b2")
+        self.assertEqual(a["code"], 10000)
+        self.assertEqual((self.stock(9020), self.stock(9021)), (25, 0))
+
+    def test_batch_lost_answer(self):
+        self.ctl("POST", "faults", {"rules": [{"kind": "lost_answer", "next": 1,
+                                               "match": {"op": "sku.syncStockBatch"}}]})
+        with self.assertRaises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
+            self.batch(803, [(9030, 2), (9031, -1)], "b5")
+        self.assertEqual((self.stock(9030), self.stock(9031)), (32, 30))  # applied, the answer lost
+        st, a, _ = self.batch(803, [(9030, 2), (9031, -1)], "b5")
+        self.assertEqual(a["code"], 10000)
+        self.assertEqual((self.stock(9030), self.stock(9031)), (32, 30))  # not applied again
+        w = self.ctl("GET", "log?kind=writes")["writes"]
+        self.assertEqual([(x["item"], x["delta"]) for x in w], [("803/9030", 2), ("803/9031", -1)])
+        reqs = [r for r in self.ctl("GET", "log?kind=requests")["requests"] if r["ops"] == ["sku.syncStockBatch"]]
+        self.assertEqual([(r["fault"], r.get("replayed", False)) for r in reqs], [("lost_answer", False), (None, True)])
 
     # ---- state and sales ----
 

@@ -5,14 +5,15 @@
 Standard library only.  Starts the simulator on port 0 with a known state and checks the
 sign check (md5, hmac, hmac-sha256; wrong secret, tampered field, empty fields and sign left
 out), the GMT+8 timestamp window, the other credentials, the pages of items on sale, the
-detail reads, stock changes and their refusals in the platform's (Chinese) words, the rate
-limit, the plugin's fault answers, state round trip and sales.
+detail reads, stock changes (one SKU or item, and up to 20 SKUs of one item in one call, all
+or nothing) and their refusals in the platform's (Chinese) words, the rate limit, the plugin's fault answers, state round trip and sales.
 
     python3 tests/sim/test_plat_taobao.py [-v]
 """
 
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import signal
@@ -29,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SIM = os.path.join(HERE, "sim.py")
 KEY, SECRET, SESSION = "tb_key_1", "tb_secret_1", "6100session_1"
 UPD = "taobao.item.quantity.update"
+SKUS = "taobao.skus.quantity.update"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -246,6 +248,78 @@ class TaobaoSimTest(unittest.TestCase):
                          (41, "Invalid arguments:type"))
         self.assertEqual(self.err(self.call(UPD, {"num_iid": "601"}))[:2], (40, "Missing required arguments:quantity"))
         self.assertEqual(self.ctl("GET", "log?kind=writes")["writes"], [])
+
+    def quantities(self, iid):
+        a = self.call("taobao.items.seller.list.get", {"fields": "num_iid,num,sku", "num_iids": str(iid)})
+        it = a["items_seller_list_get_response"]["items"]["item"][0]
+        return it["num"], [(s["sku_id"], s["quantity"]) for s in it["skus"]["sku"]]
+
+    def test_skus_update(self):
+        a = self.call(SKUS, {"num_iid": "602", "skuid_quantities": "5021:-2;5022:4", "type": "2"})
+        it = a["skus_quantity_update_response"]["item"]
+        self.assertEqual((it["num_iid"], it["num"]), (602, 5))
+        self.assertEqual([(s["sku_id"], s["quantity"]) for s in it["skus"]["sku"]], [(5021, 1), (5022, 4)])
+        self.assertRegex(it["modified"], r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+        # type 1 (the default): set
+        a = self.call(SKUS, {"num_iid": "602", "skuid_quantities": "5022:9"})
+        self.assertEqual(a["skus_quantity_update_response"]["item"]["num"], 10)
+        self.assertEqual(self.quantities(602), (10, [(5021, 1), (5022, 9)]))
+        w = self.ctl("GET", "log?kind=writes")["writes"]
+        self.assertEqual([(x["kind"], x["item"], x["sku"], x["before"], x["after"], x["delta"]) for x in w],
+                         [("adjust", "602/5021", "B-S", 3, 1, -2), ("adjust", "602/5022", "B-M", 0, 4, 4),
+                          ("set", "602/5022", "B-M", 4, 9, 5)])
+        reqs = self.ctl("GET", "log?kind=requests")["requests"]
+        self.assertEqual([(r["ops"], r["write"]) for r in reqs[:2]], [([SKUS], True), ([SKUS], True)])
+        # both changes of the first call carry its request id, the third the second's
+        self.assertEqual([x["request_id"] for x in w], [reqs[0]["request_id"]] * 2 + [reqs[1]["request_id"]])
+
+    def test_skus_refusals(self):
+        st = self.ctl("GET", "state")
+        st["taobao"]["s1"]["items"][4]["locked"] = True     # 605
+        self.ctl("POST", "state", st)
+        cases = [
+            # one SKU of another item: nothing written, not even 5021
+            ({"num_iid": "602", "skuid_quantities": "5021:1;5051:1", "type": "2"}, ("isv.sku-not-exist", "SKU不存在")),
+            # the second would go below 0: the first is not written either
+            ({"num_iid": "602", "skuid_quantities": "5021:1;5022:-1", "type": "2"},
+             ("isv.item-quantity-update-service-error", "库存更新失败：增量更新后库存不能小于0")),
+            ({"num_iid": "601", "skuid_quantities": "601:1", "type": "2"}, ("isv.sku-not-exist", "SKU不存在")),
+            ({"num_iid": "699", "skuid_quantities": "5021:1", "type": "2"}, ("isv.item-not-exist", "商品不存在或已删除")),
+            ({"num_iid": "602", "skuid_quantities": "5021:1;5022:-1", "type": "1"},
+             ("isv.invalid-parameter:quantity", "全量更新时库存必须大于等于0")),
+            ({"num_iid": "605", "skuid_quantities": "5051:1", "type": "2"},
+             ("isv.item-update-service-error:ITEM_FROZEN", "该商品已被冻结，不能修改库存")),
+        ]
+        for f, sub in cases:
+            self.assertEqual(self.err(self.call(SKUS, f)), (15, "Remote service error") + sub, f)
+        many = ";".join("%d:1" % (5021 + i) for i in range(21))
+        for bad in ("5021=1", "5021:1;", "5021:1;5021:2", "5021:x", many):
+            self.assertEqual(self.err(self.call(SKUS, {"num_iid": "602", "skuid_quantities": bad, "type": "2"}))[:2],
+                             (41, "Invalid arguments:skuid_quantities"), bad)
+        self.assertEqual(self.err(self.call(SKUS, {"num_iid": "602", "skuid_quantities": "5021:1", "type": "3"}))[:2],
+                         (41, "Invalid arguments:type"))
+        self.assertEqual(self.err(self.call(SKUS, {"num_iid": "602"}))[:2],
+                         (40, "Missing required arguments:skuid_quantities"))
+        self.assertEqual(self.ctl("GET", "log?kind=writes")["writes"], [])
+        self.assertEqual(self.quantities(602), (3, [(5021, 3), (5022, 0)]))
+
+    def test_skus_faults(self):
+        # the answer lost after the change: applied all the same
+        self.ctl("POST", "faults", {"rules": [{"kind": "lost_answer", "next": 1, "match": {"op": SKUS}}]})
+        with self.assertRaises((urllib.error.URLError, http.client.HTTPException, ConnectionError)):
+            self.call(SKUS, {"num_iid": "602", "skuid_quantities": "5021:2;5022:1", "type": "2"})
+        self.assertEqual(self.quantities(602), (6, [(5021, 5), (5022, 1)]))
+        self.assertEqual(len(self.ctl("GET", "log?kind=writes")["writes"]), 2)
+        log = self.ctl("GET", "log?kind=requests")["requests"]
+        self.assertEqual((log[0]["ops"], log[0]["fault"], log[0]["notes"]),
+                         ([SKUS], "lost_answer", ["applied, answer (200) not sent"]))
+        # a write fault: flow control before anything is written
+        self.ctl("DELETE", "log")
+        self.ctl("POST", "faults", {"rules": [{"kind": "429", "next": 1, "match": {"write": True}}]})
+        a = self.call(SKUS, {"num_iid": "602", "skuid_quantities": "5021:1;5022:1", "type": "2"})
+        self.assertEqual(self.err(a)[0], 7)
+        self.assertEqual(self.ctl("GET", "log?kind=writes")["writes"], [])
+        self.assertEqual(self.quantities(602), (6, [(5021, 5), (5022, 1)]))
 
     # ---- limits, faults, state, sales ----
 

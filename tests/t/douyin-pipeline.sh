@@ -2,9 +2,13 @@
 # tests/sim/platforms/douyin.py, which checks every request's HMAC-SHA256
 # sign and its Beijing-time timestamp with its own implementation): invpull
 # (under a time zone far from Beijing's) | invdiff against a master |
-# invpush, ending with the shop equal to the master, every write an
-# incremental sku.syncStock with its own idempotent_id.  Then, each from a
-# fresh shop: a throttled run (the platform's code 50002 answers), a partial
+# invpush, ending with the shop equal to the master, every write
+# incremental with an idempotent_id: sku.syncStock for a product with one
+# correction, one sku.syncStockBatch for a product with two or more.  Then,
+# each from a fresh shop: a product's 3 SKUs in one batch, that batch's
+# answer lost (sent again with the same idempotent_id, applied once) and
+# refused (all or nothing: each of its corrections failed with the
+# platform's words), a throttled run (the platform's code 50002 answers), a partial
 # failure (a SKU taken off sale, a SKU that is not there) with a `from` null
 # correction written as a delta from a fresh read, a write applied but its
 # answer lost and one dropped before it was applied (both sent again with
@@ -33,6 +37,7 @@ X
 API=/douyin/demo
 nadjust() { ctl GET 'log?kind=writes' | jq '[.writes[] | select(.kind == "adjust")] | length'; }
 nsync() { ctl GET 'log?kind=requests' | jq '[.requests[] | select(.ops == ["sku.syncStock"])] | length'; }
+nbatch() { ctl GET 'log?kind=requests' | jq '[.requests[] | select(.ops == ["sku.syncStockBatch"])] | length'; }
 qty_of() { ctl GET state | jq -r --arg i "$1" '.douyin.demo.products[] | .product_id as $p | .skus[] |
 	select("\($p)/\(.id)" == $i) | .stock_num'; }
 
@@ -60,6 +65,9 @@ cp "$T/out" have0.ndjson
 jq -c '{item, sku, location, qty: ((.qty * 3 + 5) % 17 + 1)}' have0.ndjson > master.ndjson
 invdiff -q master.ndjson have0.ndjson > corr.ndjson
 m=$(wc -l < corr.ndjson)
+# by product: one correction goes as sku.syncStock, two or more as one sku.syncStockBatch
+read -r ms mb < <(jq -s -r 'group_by(.item | split("/")[0]) |
+	"\(map(select(length == 1)) | length) \(map(select(length > 1)) | length)"' corr.ndjson)
 
 pipeline() {
 	invpull -q dy | invdiff -q master.ndjson - | invpush -q dy > "$T/out" 2> "$T/err"
@@ -77,22 +85,86 @@ expect_rc 0 "pull | diff | push (TZ=America/Los_Angeles): exit 0"
 [ "$(jq -r .status "$T/out" | sort -u)" = applied ] && ok "every correction applied ($m in $(( (t1 - t0) / 1000000 )) ms)" ||
 	notok "every correction applied" "$(jq -r .status "$T/out" | sort | uniq -c; head -3 "$T/err")"
 converged "the shop equals the master"
-[ "$(nadjust)" -eq "$m" ] && [ "$(nsync)" -eq "$m" ] && ok "one incremental write per correction, each applied once" ||
-	notok "one incremental write per correction" "$(nadjust) adjustments, $(nsync) requests, $m corrections"
-ctl GET 'log?kind=writes' | jq -e '[.writes[] | select(.kind == "adjust") | .idempotency_key] |
-	(map(select(test("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"))) | length) as $n |
-	$n == length and (unique | length) == $n' > /dev/null &&
-	ok "every write carries its own idempotent_id" || notok "every write carries its own idempotent_id"
+[ "$mb" -ge 1 ] && [ "$(nadjust)" -eq "$m" ] && [ "$(nsync)" -eq "$ms" ] && [ "$(nbatch)" -eq "$mb" ] &&
+	ok "one sku.syncStock per lone correction ($ms), one sku.syncStockBatch per product with more ($mb), each SKU changed once" ||
+	notok "one request per product" "$(nadjust) adjustments for $m, $(nsync) syncStock for $ms, $(nbatch) batches for $mb"
+ctl GET 'log?kind=writes' | jq -e '[.writes[] | select(.kind == "adjust")] | group_by(.request_id) |
+	map(map(.idempotency_key) | unique) | all(length == 1) and (map(.[0]) |
+	all(test("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")) and (unique | length) == length)' > /dev/null &&
+	ok "every request carries its own idempotent_id" || notok "every request carries its own idempotent_id"
 jq -s -e --slurpfile c corr.ndjson '[.[] | {item, delta}] == [$c[] | {item, delta}]' "$T/out" > /dev/null &&
 	ctl GET 'log?kind=writes' | jq -e --slurpfile c corr.ndjson '([.writes[] | select(.kind == "adjust") |
 	{item, delta}] | sort) == ([$c[] | {item, delta}] | sort)' > /dev/null &&
 	ok "each write adds exactly the correction's delta" || notok "each write adds exactly the correction's delta"
 
+# ---- a product with 3 SKUs on ordinary stock: its 3 corrections go as ONE sku.syncStockBatch
+fresh
+jq -s -c 'group_by(.item | split("/")[0]) | map(select(length == 3)) | .[0] | to_entries[] | .key as $i | .value |
+	{item, sku, location, from: .qty, to: (.qty + 1 + 2 * $i), delta: (1 + 2 * $i), reason: "sync"}' have0.ndjson > corrb.ndjson
+bpid=$(jq -r '.item | split("/")[0]' corrb.ndjson | sort -u)
+[ "$(wc -l < corrb.ndjson)" -eq 3 ] && [ "$(printf '%s\n' "$bpid" | wc -l)" -eq 1 ] && ok "batch: product $bpid has 3 SKUs to change" ||
+	notok "batch: a product with 3 SKUs" "$(cat corrb.ndjson)"
+jq -c '{item, qty: .to}' corrb.ndjson | sort > batch-want
+batch_conv() {
+	invpull -q dy | jq -c --arg p "$bpid" 'select(.item | startswith($p + "/")) | {item, qty}' | sort > batch-got
+	cmp -s batch-want batch-got && ok "$1" || notok "$1" "$(diff batch-want batch-got)"
+}
+STDIN=corrb.ndjson run invpush -q dy
+expect_rc 0 "batch: exit 0"
+[ "$(jq -r .status "$T/out" | sort | uniq -c | tr -s ' ')" = " 3 applied" ] && ok "batch: the 3 corrections applied" ||
+	notok "batch: the 3 corrections applied" "$(jq -r .status "$T/out"; head -3 "$T/err")"
+[ "$(nbatch)" -eq 1 ] && [ "$(nsync)" -eq 0 ] && ok "batch: one sku.syncStockBatch request, no sku.syncStock" ||
+	notok "batch: one sku.syncStockBatch request" "$(nbatch) batches, $(nsync) syncStock"
+ctl GET 'log?kind=writes' | jq -e --slurpfile c corrb.ndjson '[.writes[] | select(.kind == "adjust")] |
+	length == 3 and (map(.request_id) | unique | length) == 1 and (map(.idempotency_key) | unique | length) == 1 and
+	(map({item, delta}) | sort) == ([$c[] | {item, delta}] | sort)' > /dev/null &&
+	ok "batch: each SKU changed by exactly its delta, in that one request, under one idempotent_id" ||
+	notok "batch: each SKU changed by exactly its delta" "$(ctl GET 'log?kind=writes' | jq -c '.writes[]')"
+batch_conv "batch: the product's 3 SKUs show the target"
+
+# the batch's answer lost: sent again with the same idempotent_id, replayed, applied once
+fresh
+ctl POST faults '{"rules":[{"kind":"lost_answer","next":1,"match":{"op":"sku.syncStockBatch"}}]}' > /dev/null
+STDIN=corrb.ndjson run invpush -q dy
+expect_rc 0 "batch, answer lost: exit 0"
+[ "$(jq -r .status "$T/out" | sort | uniq -c | tr -s ' ')" = " 3 applied" ] && ok "batch, answer lost: the 3 corrections applied" ||
+	notok "batch, answer lost: the 3 corrections applied" "$(jq -r .status "$T/out"; head -3 "$T/err")"
+bkey=$(ctl GET 'log?kind=writes' | jq -r '.writes[0].idempotency_key')
+ctl GET 'log?kind=requests' | jq -e --arg k "$bkey" '[.requests[] | select(.ops == ["sku.syncStockBatch"])] |
+	length == 2 and .[0].fault == "lost_answer" and (.[0].replayed // false) == false and
+	.[1].replayed == true and .[1].notes == ["idempotent replay of \($k)"]' > /dev/null &&
+	ok "batch, answer lost: sent again with the same idempotent_id, answered as a replay" ||
+	notok "batch, answer lost: sent again with the same idempotent_id" "$(ctl GET 'log?kind=requests' | jq -c '.requests[] | select(.write)')"
+ctl GET 'log?kind=writes' | jq -e --arg k "$bkey" '[.writes[] | select(.kind == "adjust")] | length == 3 and
+	all(.idempotency_key == $k)' > /dev/null && ok "batch, answer lost: each SKU changed once" ||
+	notok "batch, answer lost: each SKU changed once" "$(nadjust) writes"
+ctl DELETE faults > /dev/null
+batch_conv "batch, answer lost: the product's 3 SKUs show the target"
+
+# a refused batch: one SKU off sale, none of the 3 changes, each fails with the platform's words
+fresh
+boff=$(jq -r .item corrb.ndjson | sed -n 2p)
+ctl GET state | jq -c --arg s "${boff#*/}" '(.douyin.demo.products[].skus[] | select(.id == $s)) |= . + {online: false}' > st.json
+python3 -c 'import sys, urllib.request as u
+u.urlopen(u.Request(sys.argv[1], data=open(sys.argv[2], "rb").read(), method="POST")).read()' \
+	"http://127.0.0.1:$PORT/_sim/state" st.json
+STDIN=corrb.ndjson run invpush -q dy
+expect_rc 1 "batch refused: exit 1"
+jq -r '"\(.item)\t\(.status)\t\(.error)"' "$T/out" | sort > got
+jq -r --arg api "$API" '"\(.item)\tfailed\tnot written: [dy]: POST \($api)/sku/syncStockBatch: code 40004: 业务处理失败: isv.business-failed:10003: 商品已下架，不能修改库存"' corrb.ndjson | sort > want
+cmp -s want got && ok "batch refused: each of its 3 corrections failed with the platform's words, byte for byte" ||
+	notok "batch refused: each of its 3 corrections failed with the platform's words" "$(cat got)"
+[ "$(nadjust)" -eq 0 ] && [ "$(nbatch)" -eq 1 ] &&
+	[ "$(jq -r '"\(.item) \(.from)"' corrb.ndjson | while read -r i f; do [ "$(qty_of "$i")" = "$f" ] || echo x; done)" = "" ] &&
+	ok "batch refused: one request, nothing written, every SKU as it was" ||
+	notok "batch refused: nothing written" "$(nadjust) writes, $(nbatch) batches"
+
 # ---- throttled: the platform allows 4 requests a second; the driver starts at 20
 ctl POST reset '{}' > /dev/null
 ctl POST config '{"douyin_qps":4}' > /dev/null
 sed -i 's/^rate_limit = .*/rate_limit = 20/' invkit.conf
-head -6 corr.ndjson > corr6.ndjson
+# 6 corrections alone on their products: 6 requests
+jq -s -c 'group_by(.item | split("/")[0]) | map(select(length == 1) | .[0]) | .[:6][]' corr.ndjson > corr6.ndjson
 STDIN=corr6.ndjson run invpush -q dy
 expect_rc 0 "throttled: exit 0"
 [ "$(jq -r .status "$T/out" | sort -u)" = applied ] && ok "throttled: every correction applied" ||
@@ -106,14 +178,16 @@ sed -i 's/^rate_limit = .*/rate_limit = 500/' invkit.conf
 
 # ---- partial failure: a SKU off sale and one that is not there; a `from` null correction
 fresh
-read -r offitem < <(jq -r '.item' corr.ndjson | head -1)
+# the SKU off sale: alone on its product, so it goes as a sku.syncStock of its own
+read -r offitem < <(jq -s -r --slurpfile h have0.ndjson '($h | group_by(.item | split("/")[0]) |
+	map(select(length == 1) | .[0].item)) as $one | [.[] | select(.item as $i | $one | index($i))][0].item' corr.ndjson)
 ctl GET state | jq -c --arg s "${offitem#*/}" '(.douyin.demo.products[].skus[] | select(.id == $s)) |= . + {online: false}' > st.json
 python3 -c 'import sys, urllib.request as u
 u.urlopen(u.Request(sys.argv[1], data=open(sys.argv[2], "rb").read(), method="POST")).read()' \
 	"http://127.0.0.1:$PORT/_sim/state" st.json
 # a SKU left out of what was pulled: invdiff gives it from null
 read -r nullitem nullqty < <(jq -r 'select(.qty != 7) | "\(.item) \(.qty)"' have0.ndjson | sed -n 5p)
-pid=${offitem%/*}
+pid=3599999999999999999	# no such product: its SKU goes alone too
 { jq -c --arg i "$nullitem" 'select(.item != $i)' have0.ndjson | invdiff -q master.ndjson - |
 	jq -c --arg i "$nullitem" 'if .item == $i then .to = 7 | .delta = 7 else . end'
   printf '{"item":"%s/1799999999999999","sku":"x","location":"","from":3,"to":4,"delta":1,"reason":"sync"}\n' "$pid"
@@ -151,9 +225,9 @@ ctl GET faults | jq -e '[.rules[].remaining] == [0, 0]' > /dev/null && ok "lost 
 	notok "lost answer: both faults fired" "$(ctl GET faults)"
 [ "$(nadjust)" -eq "$m" ] && ok "lost answer: each applied once" || notok "lost answer: each applied once" "$(nadjust) for $m"
 nrep=$(ctl GET 'log?kind=requests' | jq '[.requests[] | select(.replayed)] | length')
-[ "$(nsync)" -eq $((m + 2)) ] && [ "$nrep" -eq 1 ] &&
+[ "$(nsync)" -eq $((ms + 2)) ] && [ "$(nbatch)" -eq "$mb" ] && [ "$nrep" -eq 1 ] &&
 	ok "lost answer: both sent again with the same idempotent_id, the applied one replayed, not applied" ||
-	notok "lost answer: both sent again with the same idempotent_id" "$(nsync) requests for $m, $nrep replayed"
+	notok "lost answer: both sent again with the same idempotent_id" "$(nsync) requests for $ms, $(nbatch) batches for $mb, $nrep replayed"
 ctl DELETE faults > /dev/null
 converged "lost answer: the shop equals the master"
 

@@ -9,8 +9,10 @@
 # partial failure (a frozen item refused with the platform's Chinese words,
 # passed through byte for byte), a change applied but its answer lost and one
 # dropped before it was applied (both resolved by re-reading, never re-sent
-# blindly), a sale between pull and push (kept: the push is a change by
-# delta), and bad credentials (exit 77, the secret never printed).
+# blindly), the SKUs of one item changed in one taobao.skus.quantity.update
+# (its answer lost, dropped, or refused for the whole item), a sale between
+# pull and push (kept: the push is a change by delta), and bad credentials
+# (exit 77, the secret never printed).
 . "$(dirname "$0")/../lib.sh"
 cd "$T" || exit 1
 export XDG_STATE_HOME=$T/state HOME=$T TZ=Pacific/Kiritimati
@@ -30,7 +32,7 @@ app_key = tb_sim_key
 token_file = $T/tb.token
 rate_limit = 500
 X
-UPD=taobao.item.quantity.update
+UPD=taobao.item.quantity.update SKUS=taobao.skus.quantity.update
 
 # what the shop shows: every SKU of the items on sale, or the item when it has none
 ctl GET state | jq -c '.taobao.demo.items[] | select(.approve_status == "onsale") | . as $i |
@@ -77,6 +79,15 @@ logs() { ctl GET 'log?kind=writes' > w.json; ctl GET 'log?kind=requests' > reqs.
 nadjust() { jq '[.writes[] | select(.kind == "adjust")] | length' w.json; }
 nwrite() { jq '[.writes[] | select(.kind != "sale")] | length' w.json; }
 nupdates() { jq --arg u "$UPD" '[.requests[] | select(.ops == [$u])] | length' reqs.json; }
+nskus() { jq --arg u "$SKUS" '[.requests[] | select(.ops == [$u])] | length' reqs.json; }
+# the calls a push of corrections FILE makes when every one is sent once: in
+# batches of 20 (invpush's and the driver's), two or more SKUs of one item in
+# one skus.quantity.update, anything else alone: "UPD-calls SKUS-calls"
+calls_for() {
+	jq -r -s '[range(0; length; 20) as $i | .[$i:$i + 20] | group_by(.item | split("/")[0])[] |
+		if (.[0].item | contains("/")) and length > 1 then [0, 1] else [length, 0] end] |
+		"\(map(.[0]) | add) \(map(.[1]) | add)"' "$1"
+}
 
 t0=$(date +%s%N)
 pipeline
@@ -100,7 +111,16 @@ journal_after() {
 journal_after > got
 jq -r '"\(.item) \(.to)"' corr.ndjson | sort | cmp -s - got && ok "each change's answered quantity (= to) in the journal" ||
 	notok "each change's answered quantity in the journal" "$(head -3 got)"
-[ "$(nupdates)" -eq "$m" ] && ok "one $UPD call per correction" || notok "one call per correction" "$(nupdates)"
+read -r eu es < <(calls_for corr.ndjson)
+[ "$(nupdates) $(nskus)" = "$eu $es" ] && [ "$es" -gt 0 ] &&
+	ok "one $SKUS call for the SKUs of one item in a batch ($es), one $UPD for the rest ($eu)" ||
+	notok "one $SKUS call per item of a batch" "$(nupdates) $UPD and $(nskus) $SKUS calls, $eu and $es expected"
+# each skus.quantity.update changed two or more SKUs, all of one item
+jq -e --arg u "$SKUS" '([.requests[] | select(.ops == [$u]) | .request_id]) as $ids | [.writes[] |
+	select(.request_id as $r | $ids | index($r))] | group_by(.request_id) |
+	length == ($ids | length) and all(length >= 2 and (map(.item | split("/")[0]) | unique | length) == 1)' \
+	<(jq -s '.[0] + .[1]' w.json reqs.json) > /dev/null &&
+	ok "each $SKUS call changed 2 or more SKUs of one item" || notok "each $SKUS call changed SKUs of one item"
 
 # ---- throttled: 3 calls a second (the driver told so), and a code 7 on a write
 fresh
@@ -108,7 +128,7 @@ ctl POST config '{"taobao_qps":3}' > /dev/null
 sed -i 's/^rate_limit = .*/rate_limit = 3/' invkit.conf
 head -8 corr.ndjson > corr8.ndjson
 ctl DELETE log > /dev/null
-ctl POST faults "{\"rules\":[{\"kind\":\"429\",\"next\":1,\"match\":{\"op\":\"$UPD\"}}]}" > /dev/null
+ctl POST faults '{"rules":[{"kind":"429","next":1,"match":{"write":true}}]}' > /dev/null
 t0=$(date +%s%N)
 STDIN=corr8.ndjson run invpush -q tb
 t1=$(date +%s%N)
@@ -169,10 +189,85 @@ expect_rc 0 "lost answer: exit 0"
 	notok "lost answer: each changed once" "$(nadjust) changes for $m"
 ctl GET faults | jq -e '[.rules[].remaining] == [0, 0]' > /dev/null && ok "lost answer: both faults fired" ||
 	notok "lost answer: both faults fired" "$(ctl GET faults)"
-[ "$(nupdates)" -eq $((m + 1)) ] && ok "lost answer: only the dropped change sent again" ||
-	notok "lost answer: only the dropped change sent again" "$(nupdates) calls, $m + 1 expected"
+[ "$(nupdates) $(nskus)" = "$((eu + 1)) $es" ] && ok "lost answer: only the dropped change sent again" ||
+	notok "lost answer: only the dropped change sent again" "$(nupdates) $UPD and $(nskus) $SKUS calls, $((eu + 1)) and $es expected"
 ctl DELETE faults > /dev/null
 converged "lost answer: the shop equals the master"
+
+# ---- the three SKUs of one item: one taobao.skus.quantity.update (and one item alone)
+fresh
+invpull -q tb > have.ndjson
+bid=$(jq -r 'select(.item | contains("/")) | .item | split("/")[0]' have.ndjson | sort | uniq -c | awk '$1 == 3 { print $2; exit }')
+sid1=$(jq -r 'select(.item | contains("/") | not) | .item' have.ndjson | head -1)
+# SKU n of the item up by n, the item alone up by 5
+jq -c -s --arg b "$bid/" --arg s "$sid1" '[.[] | select((.item | startswith($b)) or .item == $s)] | to_entries[] |
+	.value as $v | (if $v.item == $s then 5 else .key + 1 end) as $d |
+	{item: $v.item, sku: $v.sku, location: "", from: $v.qty, to: ($v.qty + $d), delta: $d, reason: "sync"}' have.ndjson > cb.ndjson
+[ "$(grep -c "\"item\":\"$bid/" cb.ndjson) $(wc -l < cb.ndjson)" = "3 4" ] || notok "batch: three SKUs of item $bid and one item"
+jq -r '"\(.item) \(.to)"' cb.ndjson | sort > cb-want
+shows() { invpull -q tb | jq -r '"\(.item) \(.qty)"' | grep -F -f <(jq -r '"\(.item) "' cb.ndjson) | sort; }
+# the SKU changes the simulator applied, "item delta request" each
+skuwrites() { jq -r --arg b "$bid/" '.writes[] | select(.item | startswith($b)) | "\(.item) \(.delta) \(.request_id)"' w.json | sort; }
+ctl DELETE log > /dev/null
+STDIN=cb.ndjson run invpush -q tb
+logs
+expect_rc 0 "batch: exit 0"
+[ "$(jq -r .status "$T/out" | sort -u)" = applied ] && ok "batch: every correction applied" ||
+	notok "batch: every correction applied" "$(jq -r '"\(.status) \(.error)"' "$T/out"; head -3 "$T/err")"
+[ "$(nskus) $(nupdates)" = "1 1" ] && ok "batch: the three SKUs in ONE $SKUS call, the item alone in one $UPD" ||
+	notok "batch: one $SKUS call" "$(nskus) $SKUS and $(nupdates) $UPD calls"
+rid=$(jq -r --arg u "$SKUS" '.requests[] | select(.ops == [$u]) | .request_id' reqs.json)
+jq -r '"\(.item) \(.delta)"' cb.ndjson | grep "^$bid/" | sed "s/\$/ $rid/" | sort > want
+skuwrites | cmp -s want - && ok "batch: that call changed each SKU once, by its delta" ||
+	notok "batch: that call changed each SKU once, by its delta" "$(skuwrites)"
+journal_after | cmp -s cb-want - && ok "batch: each change's answered quantity (= to) in the journal" ||
+	notok "batch: each change's answered quantity in the journal" "$(journal_after)"
+shows | cmp -s cb-want - && ok "batch: the shop shows the targets" || notok "batch: the shop shows the targets" "$(shows)"
+
+# its answer lost after it was applied: the re-read finds each SKU at from + delta
+fresh
+ctl DELETE log > /dev/null
+ctl POST faults "{\"rules\":[{\"kind\":\"lost_answer\",\"next\":1,\"match\":{\"op\":\"$SKUS\"}}]}" > /dev/null
+STDIN=cb.ndjson run invpush -q tb
+logs
+expect_rc 0 "batch, answer lost: exit 0"
+[ "$(jq -r .status "$T/out" | sort -u)" = applied ] && ok "batch, answer lost: every correction applied (found by re-reading)" ||
+	notok "batch, answer lost: every correction applied" "$(jq -r '"\(.status) \(.error)"' "$T/out")"
+[ "$(nskus) $(skuwrites | wc -l)" = "1 3" ] && ok "batch, answer lost: not sent again, each SKU changed once" ||
+	notok "batch, answer lost: not sent again" "$(nskus) calls; $(skuwrites)"
+ctl GET faults | jq -e '.rules[0].remaining == 0' > /dev/null && ok "batch, answer lost: the fault fired" ||
+	notok "batch, answer lost: the fault fired"
+shows | cmp -s cb-want - && ok "batch, answer lost: the shop shows the targets" || notok "batch, answer lost: the shop" "$(shows)"
+# dropped before it was applied: the re-read finds each SKU at from, sent again once
+fresh
+ctl DELETE log > /dev/null
+ctl POST faults "{\"rules\":[{\"kind\":\"drop\",\"next\":1,\"match\":{\"op\":\"$SKUS\"}}]}" > /dev/null
+STDIN=cb.ndjson run invpush -q tb
+logs
+expect_rc 0 "batch, dropped: exit 0"
+[ "$(jq -r .status "$T/out" | sort -u)" = applied ] && ok "batch, dropped: every correction applied" ||
+	notok "batch, dropped: every correction applied" "$(jq -r '"\(.status) \(.error)"' "$T/out")"
+[ "$(nskus) $(skuwrites | wc -l)" = "2 3" ] && ok "batch, dropped: sent again after the re-read, each SKU changed once" ||
+	notok "batch, dropped: sent again once" "$(nskus) calls; $(skuwrites)"
+shows | cmp -s cb-want - && ok "batch, dropped: the shop shows the targets" || notok "batch, dropped: the shop" "$(shows)"
+ctl DELETE faults > /dev/null
+# refused for the whole item (frozen): each SKU's correction failed with the platform's words
+fresh
+ctl GET state | jq -c --argjson i "$bid" '(.taobao.demo.items[] | select(.num_iid == $i)) |= . + {locked: true}' > st.json
+python3 -c 'import sys, urllib.request as u
+u.urlopen(u.Request(sys.argv[1], data=open(sys.argv[2], "rb").read(), method="POST")).read()' \
+	"http://127.0.0.1:$PORT/_sim/state" st.json
+ctl DELETE log > /dev/null
+STDIN=cb.ndjson run invpush -q tb
+logs
+expect_rc 1 "batch, refused: exit 1"
+jq -r '"\(.item) \(.status) \(.error)"' "$T/out" | sort > got
+{ jq -r '.item' cb.ndjson | grep "^$bid/" | sed "s|\$| failed not written: [tb]: $SKUS: code 15: Remote service error: isv.item-update-service-error:ITEM_FROZEN: 该商品已被冻结，不能修改库存|"
+  echo "$sid1 applied null"; } | sort > want
+cmp -s want got && ok "batch, refused: each SKU failed with the platform's Chinese words, the other item applied" ||
+	notok "batch, refused: each SKU failed with the platform's words" "$(diff want got)"
+[ "$(nskus) $(nwrite)" = "1 1" ] && ok "batch, refused: sent once, not again; nothing of it written" ||
+	notok "batch, refused: sent once" "$(nskus) calls, $(nwrite) writes"
 
 # ---- a sale between pull and push: kept (a change by delta cannot erase it)
 fresh

@@ -1,6 +1,6 @@
 """Douyin shop (抖店) for the invkit simulator: the open platform's v2 API (product.listV2,
-sku.list, sku.stockNum, sku.syncStock), with signed requests checked independently of the
-driver.
+sku.list, sku.stockNum, sku.syncStock, sku.syncStockBatch), with signed requests checked
+independently of the driver.
 
 URLs: [http://127.0.0.1:PORT/douyin/<shop>]/<method with '.' as '/'>  (base_url in brackets
 stands for https://openapi-fxg.jinritemai.com).
@@ -23,13 +23,21 @@ generated from it, e.g. the PHP one mirrored at github.com/westng/doudian-sdk):
   - sku.syncStock {product_id, sku_id, incremental, idempotent_id, stock_num}: false sets,
     true adds (idempotent_id then required); going below zero is refused ("系统错误:更新库存数失败",
     quoted by connector docs of the API).
+  - sku.syncStockBatch {product_id, incremental, idempotent_id, sku_sync_list [{sku_id,
+    sku_type, stock_num}]}: SKUs of one product only, all or nothing (one entry wrong and none
+    is updated); sku_type required in each entry; data {} on success.  "库存批量同步接口"
+    (SDK Api/sku_syncStockBatch, SkuSyncStockBatchParam, SkuSyncList; mirrored at
+    doc.fw199.com/docs/h7b/h7b-1fkbojco2mb75).  idempotent_id "仅incremental=true时有用".
 UNVERIFIED (drivers must be right either way): every error code and sub_code, and the exact
 Chinese wording of the messages; that an unsorted param_json fails the sign check (here the
 sign is checked over the re-sorted form, as if the gateway re-marshals); the QPS limit (a
 fixed window of `douyin_qps` requests a second per shop here) and its answer (HTTP 200, code
 50002 here); what a repeated idempotent_id answers (the original answer here, nothing
 applied again; the same id with other parameters is refused) and how long it is kept (until
-reset here); that a refused write leaves its idempotent_id unused (it does here).
+reset here); that a refused write leaves its idempotent_id unused (it does here); the most
+entries in one sku.syncStockBatch (`douyin_batch_max` here); that a batch without idempotent_id
+is refused when incremental=true (the page marks it optional; required here, as for
+sku.syncStock); which entry's fault a refused batch names (the first, in list order, here).
 """
 
 import hashlib
@@ -46,6 +54,7 @@ NAME = "douyin"
 CONFIG = OrderedDict([
     ("douyin_qps", 50),          # requests per second per shop (UNVERIFIED)
     ("douyin_page_max", 100),    # product.listV2 size maximum (documented)
+    ("douyin_batch_max", 50),    # sku_sync_list entries in one sku.syncStockBatch (UNVERIFIED)
 ])
 TS_SKEW = 600                    # "10 minutes" (documented)
 BEIJING = timezone(timedelta(hours=8))
@@ -59,7 +68,8 @@ C_MISSING = 40001
 C_PARAM = 40002
 C_BIZ = 40004
 C_LIMIT = 50002
-METHODS = ("product.listV2", "sku.list", "sku.stockNum", "sku.syncStock")
+METHODS = ("product.listV2", "sku.list", "sku.stockNum", "sku.syncStock", "sku.syncStockBatch")
+WRITES = ("sku.syncStock", "sku.syncStockBatch")
 
 
 def _id(v, what):
@@ -172,12 +182,12 @@ def sample(n, seed):
 
 def classify(req):
     """The route is the path with '/' as '.' (fault rules match it as `op`); only
-    sku.syncStock writes."""
+    sku.syncStock and sku.syncStockBatch write."""
     m = req.rest.strip("/").replace("/", ".")
     req.dy_method = m if m in METHODS else None
     if req.dy_method:
         req.ops.append(m)
-    req.is_write = m == "sku.syncStock"
+    req.is_write = m in WRITES
 
 
 def envelope(req, code, msg, data=None, sub_code="", sub_msg="", status=200, headers=()):
@@ -296,6 +306,8 @@ def handle(sim, req):
         return _sku_list(st, req, doc)
     if m == "sku.stockNum":
         return _stock_num(st, req, doc)
+    if m == "sku.syncStockBatch":
+        return _sync_batch(sim, st, req, doc)
     return _sync(sim, st, req, doc)
 
 
@@ -356,14 +368,9 @@ def _sync(sim, st, req, doc):
         return envelope(req, C_PARAM, "非法的参数", None, "isv.parameter-invalid:idempotent_id",
                         "incremental=true时idempotent_id必填")
     keys = _rt(sim, st["name"])["keys"]
-    if inc and key in keys:
-        first = keys[key]
-        if first["doc"] != doc:
-            return envelope(req, C_PARAM, "非法的参数", None, "isv.parameter-invalid:idempotent_id",
-                            "幂等ID已被其他参数使用")
-        req.replayed = True
-        req.notes.append("idempotent replay of %s" % key)
-        return envelope(req, C_OK, "success", first["data"])
+    again = _replay(sim, st, req, doc, key) if inc else None
+    if again is not None:
+        return again
     o = st["by_sid"].get(sid)
     if o is None or o["product"]["product_id"] != pid:
         return biz(req, "10002", "sku不存在")
@@ -382,6 +389,75 @@ def _sync(sim, st, req, doc):
     data = OrderedDict()
     if inc:
         keys[key] = {"doc": doc, "data": data}
+    return envelope(req, C_OK, "success", data)
+
+
+def _replay(sim, st, req, doc, key):
+    """The answer to a repeated idempotent_id (None when it is new): the first answer when
+    the parameters are the same, nothing applied again; a refusal when they differ."""
+    keys = _rt(sim, st["name"])["keys"]
+    if key not in keys:
+        return None
+    first = keys[key]
+    if first["doc"] != doc:
+        return envelope(req, C_PARAM, "非法的参数", None, "isv.parameter-invalid:idempotent_id",
+                        "幂等ID已被其他参数使用")
+    req.replayed = True
+    req.notes.append("idempotent replay of %s" % key)
+    return envelope(req, C_OK, "success", first["data"])
+
+
+def _sync_batch(sim, st, req, doc):
+    """Every entry checked first; then all applied, or none."""
+    pid, inc, key = _int(doc, "product_id"), doc.get("incremental"), doc.get("idempotent_id")
+    lst = doc.get("sku_sync_list")
+    if pid is None or not isinstance(inc, bool) or not isinstance(lst, list) or not lst:
+        return envelope(req, C_MISSING, "缺少必选参数", None, "isv.missing-parameter:2010004",
+                        "参数缺失: product_id, incremental, sku_sync_list")
+    if len(lst) > int(sim.config["douyin_batch_max"]):
+        return envelope(req, C_PARAM, "非法的参数", None, "isv.parameter-invalid:sku_sync_list",
+                        "sku_sync_list最多%d个" % int(sim.config["douyin_batch_max"]))
+    if inc and (not isinstance(key, str) or not key):
+        return envelope(req, C_PARAM, "非法的参数", None, "isv.parameter-invalid:idempotent_id",
+                        "incremental=true时idempotent_id必填")
+    if inc:
+        again = _replay(sim, st, req, doc, key)
+        if again is not None:
+            return again
+    prod = st["by_pid"].get(pid)
+    if prod is None:
+        return biz(req, "10001", "商品不存在")
+    plan, seen = [], set()
+    for e in lst:
+        sid, n, t = (_int(e, k) if isinstance(e, dict) else None for k in ("sku_id", "stock_num", "sku_type"))
+        if sid is None or n is None or t is None:
+            return envelope(req, C_MISSING, "缺少必选参数", None, "isv.missing-parameter:2010004",
+                            "参数缺失: sku_id, sku_type, stock_num")
+        if sid in seen:
+            return envelope(req, C_PARAM, "非法的参数", None, "isv.parameter-invalid:sku_sync_list",
+                            "sku_id重复")
+        seen.add(sid)
+        o = st["by_sid"].get(sid)
+        if o is None or o["product"] is not prod:
+            return biz(req, "10002", "sku不存在")
+        if not o["online"]:
+            return biz(req, "10003", "商品已下架，不能修改库存")
+        if o["sku_type"] != 0 or t != 0:
+            return biz(req, "10004", "区域库存商品请传out_warehouse_id")
+        after = o["stock_num"] + n if inc else n
+        if after < 0:
+            return biz(req, "31055", "系统错误:更新库存数失败")
+        plan.append((o, after))
+    for o, after in plan:
+        before = o["stock_num"]
+        o["stock_num"] = after
+        sim.log_write(kind="adjust" if inc else "set", platform=NAME, shop=st["name"],
+                      item="%d/%d" % (pid, o["id"]), sku=o["code"], location="", before=before,
+                      after=after, delta=after - before, idempotency_key=key if inc else None,
+                      request_id=req.rid)
+    data = OrderedDict()
+    if inc:
+        _rt(sim, st["name"])["keys"][key] = {"doc": doc, "data": data}
     return envelope(req, C_OK, "success", data)
 
 

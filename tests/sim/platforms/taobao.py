@@ -25,11 +25,20 @@ developer.alibaba.com/docs and open.alitrip.com/docs):
   - taobao.item.quantity.update (num_iid, sku_id | outer_id, quantity, type 1 set / 2
     change; a change may not take the stock below 0): {item: {num_iid, num, modified,
     skus: {sku: [{sku_id, quantity, modified}]}}}.  apiId=10591 / 38973.
+  - taobao.skus.quantity.update (num_iid, skuid_quantities "sku_id:quantity;..." of at
+    most 20 SKUs of that item, type 1 set / 2 change, default 1): {item: {num_iid, num,
+    modified, skus: {sku: [{sku_id, quantity, modified}]}}}.  The Tmall twin's page,
+    apiId=38499, and the SDK example on the Taobao page (root skus_quantity_update_response).
 UNVERIFIED (drivers must be right either way), each marked where it is done: the sub_codes
 and sub_msgs of a refused stock change (Chinese messages here, as the platform's are); the
 rate limit (a fixed window of `taobao_qps` calls a second per app here) and the "This ban
 will last for N more seconds" wording of code 7; that an item with SKUs refuses a change of
-its own num (it does here); the order of onsale.get (newest num_iid first here).
+its own num (it does here); the order of onsale.get (newest num_iid first here).  For
+taobao.skus.quantity.update: that it is all or nothing (here any unknown sku_id, frozen item
+or quantity that would go below 0 refuses the whole call, nothing written: the Tmall page
+says instead that a type=2 change below 0 sets the SKU to 0); the refusal of more than 20
+SKUs, of a malformed list and of an sku_id given twice (41 Invalid arguments here); that
+the answer lists every SKU of the item (it does here).
 """
 
 import calendar
@@ -48,11 +57,13 @@ CONFIG = OrderedDict([
     ("taobao_page_max", 200),      # onsale.get page_size maximum (documented)
     ("taobao_list_max", 20000),    # page_no * page_size maximum (documented)
     ("taobao_read_ids", 20),       # seller.list.get num_iids maximum (documented)
+    ("taobao_skus_max", 20),       # skus.quantity.update skuid_quantities maximum (documented)
 ])
 TS_SKEW = 600                      # "允许客户端请求最大时间误差为10分钟" (documented)
 SIGN_METHODS = ("md5", "hmac", "hmac-sha256")
-METHODS = ("taobao.items.onsale.get", "taobao.items.seller.list.get", "taobao.item.quantity.update")
-WRITES = ("taobao.item.quantity.update",)
+METHODS = ("taobao.items.onsale.get", "taobao.items.seller.list.get", "taobao.item.quantity.update",
+           "taobao.skus.quantity.update")
+WRITES = ("taobao.item.quantity.update", "taobao.skus.quantity.update")
 # sub_codes and sub_msgs of refused stock changes (UNVERIFIED: shapes seen in public reports,
 # the exact words are ours)
 E_NO_ITEM = ("isv.item-not-exist", "商品不存在或已删除")
@@ -196,7 +207,7 @@ def _params(req):
 
 
 def classify(req):
-    """`op` is the API method name; only taobao.item.quantity.update writes."""
+    """`op` is the API method name; only the two quantity updates write."""
     req.tb_params = _params(req) if req.rest in ("/router/rest", "/router/rest/") else None
     m = (req.tb_params or {}).get("method")
     if m:
@@ -308,6 +319,8 @@ def handle(sim, req):
         return _onsale(sim, st, req, p)
     if m == "taobao.items.seller.list.get":
         return _seller_list(sim, st, req, p)
+    if m == "taobao.skus.quantity.update":
+        return _skus_update(sim, st, req, p)
     return _update(sim, st, req, p)
 
 
@@ -420,12 +433,63 @@ def _update(sim, st, req, p):
     sim.log_write(kind="adjust" if typ == "2" else "set", platform=NAME, shop=st["name"], item=item, sku=sku,
                   location="", before=before, after=after, delta=after - before, idempotency_key=None,
                   request_id=req.rid)
+    return answer(req, "taobao.item.quantity.update", OrderedDict([("item", _item_after(o))]))
+
+
+def _item_after(o):
+    """The item as a stock change answers it."""
     now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() + 8 * 3600))
-    it = OrderedDict([("num_iid", iid), ("num", o["num"]), ("modified", now)])
+    it = OrderedDict([("num_iid", o["num_iid"]), ("num", o["num"]), ("modified", now)])
     if o["skus"]:
         it["skus"] = {"sku": [OrderedDict([("sku_id", s["sku_id"]), ("quantity", s["quantity"]),
                                            ("modified", now)]) for s in o["skus"]]}
-    return answer(req, "taobao.item.quantity.update", OrderedDict([("item", it)]))
+    return it
+
+
+def _skus_update(sim, st, req, p):
+    """Up to 20 SKUs of one item; every pair checked before any is written (UNVERIFIED)."""
+    if not p.get("num_iid"):
+        return _missing(req, "num_iid")
+    if not p.get("skuid_quantities"):
+        return _missing(req, "skuid_quantities")
+    iid, typ = _num(p["num_iid"]), p.get("type") or "1"
+    if iid is None:
+        return _invalid(req, "num_iid")
+    if typ not in ("1", "2"):
+        return _invalid(req, "type")
+    pairs = []
+    for part in p["skuid_quantities"].split(";"):
+        sid, colon, q = part.partition(":")
+        if not colon or _num(sid) is None or _num(q) is None or _num(sid) < 1:
+            return _invalid(req, "skuid_quantities")
+        pairs.append((_num(sid), _num(q)))
+    if len(pairs) > int(sim.config["taobao_skus_max"]) or len({x for x, _ in pairs}) != len(pairs):
+        return _invalid(req, "skuid_quantities")
+    o = st["by_iid"].get(iid)
+    if o is None:
+        return error(req, 15, "Remote service error", E_NO_ITEM)
+    plan = []
+    for sid, q in pairs:
+        target = st["by_sid"].get(sid)
+        if target is None or target["item"] is not o:
+            return error(req, 15, "Remote service error", E_NO_SKU)
+        if typ == "1" and q < 0:
+            return error(req, 15, "Remote service error", E_FULL_NEGATIVE)
+        after = q if typ == "1" else target["quantity"] + q
+        if after < 0:
+            return error(req, 15, "Remote service error", E_NEGATIVE)
+        plan.append((target, after))
+    if o["locked"]:
+        return error(req, 15, "Remote service error", E_FROZEN)
+    for target, after in plan:
+        before = target["quantity"]
+        target["quantity"] = after
+        sim.log_write(kind="adjust" if typ == "2" else "set", platform=NAME, shop=st["name"],
+                      item="%d/%d" % (iid, target["sku_id"]), sku=target["outer_id"], location="",
+                      before=before, after=after, delta=after - before, idempotency_key=None,
+                      request_id=req.rid)
+    o["num"] = sum(s["quantity"] for s in o["skus"])
+    return answer(req, "taobao.skus.quantity.update", OrderedDict([("item", _item_after(o))]))
 
 
 # ---- sales ------------------------------------------------------------------------------
