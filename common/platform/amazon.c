@@ -192,6 +192,21 @@ scrub(const struct amz *a, struct buf *m)
 	buf_scrub(m, hide, 4);
 }
 
+/*
+ * Does url, one the server gave (a feed document's upload or download),
+ * hold one of our credentials?  It is then not followed: the request would
+ * carry the secret to wherever it points.
+ */
+static int
+url_holds_secret(const struct amz *a, const char *url)
+{
+	const char *s[] = { a->client_secret, a->refresh, a->access ? a->access + 20 : NULL };
+	for (size_t i = 0; i < sizeof s / sizeof *s; i++)
+		if (s[i] && strlen(s[i]) >= 4 && strstr(url, s[i]))
+			return 1;
+	return 0;
+}
+
 /* The SKU a correction is about: its item, else its sku. */
 static const char *
 corr_sku(const struct corr *k)
@@ -1408,11 +1423,12 @@ feed_send(struct chan *c, struct corr **v, char **ptype, size_t n, int *fs, doub
 			docid = json_string_value(json_object_get(j, "feedDocumentId"));
 			put = json_string_value(json_object_get(j, "url"));
 		}
-		if (!docid || !put || http_url_ok(put, &url) < 0) {
+		if (!docid || !put || http_url_ok(put, &url) < 0 || url_holds_secret(a, put)) {
 			rc = EX_DATAERR;
 			buf_reset(err);
 			buf_addf(err, "[%s]: POST %s%s/documents: the answer has no feedDocumentId and "
-			    "https url", c->name, a->apipath, FEEDS);
+			    "https url%s", c->name, a->apipath, FEEDS, put && url_holds_secret(a, put) ?
+			    " (its url holds a credential of ours: not followed)" : "");
 			http_req_release(&r);
 			goto out;
 		}
@@ -1563,12 +1579,12 @@ feed_send(struct chan *c, struct corr **v, char **ptype, size_t n, int *fs, doub
 	}
 	/* (the check's message quotes the url, which is the server's: not kept) */
 	struct buf bad = BUF_INIT;
-	int url_bad = get && http_url_ok(get, &bad) < 0;
+	int url_bad = get && (http_url_ok(get, &bad) < 0 || url_holds_secret(a, get));
 	buf_release(&bad);
 	if (!get || url_bad) {
 		*fs = FS_UNKNOWN;
 		buf_addf(why, "feed %s is DONE but its processing report cannot be had%s", feed.s,
-		    url_bad ? " (its url is not https)" : "");
+		    url_bad ? " (its url is not https, or holds a credential of ours)" : "");
 	} else if (comp && *comp) {
 		*fs = FS_UNKNOWN;
 		buf_addf(why, "feed %s is DONE but its processing report is %.20s-compressed (not read "
