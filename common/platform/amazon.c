@@ -184,12 +184,27 @@ struct amz {
 
 /* ---- helpers ---- */
 
+/*
+ * What is never shown: the client secret, the refresh token, the access
+ * token (past its header name), and the client id (shown nowhere either).
+ * The first NSECRETS are credentials.
+ */
+#define NSECRETS 3
+static void
+hidden(const struct amz *a, const char *h[NSECRETS + 1])
+{
+	h[0] = a->client_secret;
+	h[1] = a->refresh;
+	h[2] = a->access ? a->access + 20 : NULL;
+	h[3] = a->client_id;
+}
+
 static void
 scrub(const struct amz *a, struct buf *m)
 {
-	const char *hide[] = { a->client_secret, a->refresh, a->access ? a->access + 20 : NULL,
-	    a->client_id };
-	buf_scrub(m, hide, 4);
+	const char *h[NSECRETS + 1];
+	hidden(a, h);
+	buf_scrub(m, h, NSECRETS + 1);
 }
 
 /*
@@ -200,9 +215,10 @@ scrub(const struct amz *a, struct buf *m)
 static int
 url_holds_secret(const struct amz *a, const char *url)
 {
-	const char *s[] = { a->client_secret, a->refresh, a->access ? a->access + 20 : NULL };
-	for (size_t i = 0; i < sizeof s / sizeof *s; i++)
-		if (s[i] && strlen(s[i]) >= 4 && strstr(url, s[i]))
+	const char *h[NSECRETS + 1];
+	hidden(a, h);
+	for (size_t i = 0; i < NSECRETS; i++)
+		if (h[i] && strlen(h[i]) >= 4 && strstr(url, h[i]))
 			return 1;
 	return 0;
 }
@@ -1423,12 +1439,13 @@ feed_send(struct chan *c, struct corr **v, char **ptype, size_t n, int *fs, doub
 			docid = json_string_value(json_object_get(j, "feedDocumentId"));
 			put = json_string_value(json_object_get(j, "url"));
 		}
-		if (!docid || !put || http_url_ok(put, &url) < 0 || url_holds_secret(a, put)) {
+		int leak = put && url_holds_secret(a, put);
+		if (!docid || !put || http_url_ok(put, &url) < 0 || leak) {
 			rc = EX_DATAERR;
 			buf_reset(err);
 			buf_addf(err, "[%s]: POST %s%s/documents: the answer has no feedDocumentId and "
-			    "https url%s", c->name, a->apipath, FEEDS, put && url_holds_secret(a, put) ?
-			    " (its url holds a credential of ours: not followed)" : "");
+			    "https url%s", c->name, a->apipath, FEEDS,
+			    leak ? " (its url holds a credential of ours: not followed)" : "");
 			http_req_release(&r);
 			goto out;
 		}
