@@ -48,6 +48,7 @@
 #undef http_retry
 #undef http_bucket
 
+#include <jansson.h>
 #include <math.h>
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s: check failed: %s (line %d)\n", \
@@ -306,6 +307,48 @@ static inline int
 fz_contains(const char *s, const char *needle)
 {
 	return s && needle && strlen(needle) >= 4 && strstr(s, needle) != NULL;
+}
+
+/*
+ * The body of the answer attempt i got (as fz_answer split it), parsed as
+ * JSON; NULL when it had no answer or the body is not JSON.  New reference.
+ */
+static inline json_t *
+fz_answer_json(size_t i)
+{
+	static const char sep[] = "\n~~~\n";
+	const char *b = fz.p, *e = fz.p + fz.n;
+	if (i >= fz.nsent || fz.sent[i].status == 0 || i + 1 >= FZ_MAX_ATTEMPTS)
+		return NULL;
+	for (size_t k = 0; k <= i; k++) {
+		const char *m = NULL;
+		for (const char *q = b; q + sizeof sep - 1 <= e && !m; q++)
+			if (!memcmp(q, sep, sizeof sep - 1))
+				m = q;
+		if (k == i) {
+			const char *s = b;
+			size_t n = m ? (size_t)(m - b) : (size_t)(e - b), j = 0;
+			while (j < n && j < 4 && s[j] >= '0' && s[j] <= '9')
+				j++;
+			if (j > 0 && (j == n || s[j] == '\n' || s[j] == '\r')) {
+				j += j < n && s[j] == '\r';
+				j += j < n;
+				while (j < n) {
+					const char *eol = memchr(s + j, '\n', n - j);
+					size_t ln = eol ? (size_t)(eol - (s + j)) + 1 : n - j;
+					j += ln;
+					if (ln == 1 || (ln == 2 && s[j - 2] == '\r'))
+						break;
+				}
+			} else {
+				j = 0;
+			}
+			return json_loadb(s + j, n - j, 0, NULL);
+		}
+		CHECK(m != NULL);	/* an answered attempt had its segment */
+		b = m + sizeof sep - 1;
+	}
+	return NULL;
 }
 
 #endif

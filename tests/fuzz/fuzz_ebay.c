@@ -64,50 +64,6 @@ setup(void)
 	rmdir(dir);
 }
 
-/* ---- the scripted answers, as the driver got them ---- */
-
-/*
- * The body of the answer attempt i got (as fz_answer split it), parsed as
- * JSON; NULL when it had no answer or the body is not JSON.  New reference.
- */
-static json_t *
-answer_json(size_t i)
-{
-	static const char sep[] = "\n~~~\n";
-	const char *b = fz.p, *e = fz.p + fz.n;
-	if (i >= fz.nsent || fz.sent[i].status == 0 || i + 1 >= FZ_MAX_ATTEMPTS)
-		return NULL;
-	for (size_t k = 0; k <= i; k++) {
-		const char *m = NULL;
-		for (const char *q = b; q + sizeof sep - 1 <= e && !m; q++)
-			if (!memcmp(q, sep, sizeof sep - 1))
-				m = q;
-		if (k == i) {
-			const char *s = b;
-			size_t n = m ? (size_t)(m - b) : (size_t)(e - b), j = 0;
-			while (j < n && j < 4 && s[j] >= '0' && s[j] <= '9')
-				j++;
-			if (j > 0 && (j == n || s[j] == '\n' || s[j] == '\r')) {
-				j += j < n && s[j] == '\r';
-				j += j < n;
-				while (j < n) {
-					const char *eol = memchr(s + j, '\n', n - j);
-					size_t ln = eol ? (size_t)(eol - (s + j)) + 1 : n - j;
-					j += ln;
-					if (ln == 1 || (ln == 2 && s[j - 2] == '\r'))
-						break;
-				}
-			} else {
-				j = 0;
-			}
-			return json_loadb(s + j, n - j, 0, NULL);
-		}
-		CHECK(m != NULL);	/* an answered attempt had its segment */
-		b = m + sizeof sep - 1;
-	}
-	return NULL;
-}
-
 /* ---- pull ---- */
 
 static const char *const filt_items[] = { "E-1", "E-2", "x" };
@@ -250,7 +206,7 @@ read_before(size_t from, size_t i, const char *sku, int64_t *q)
 			continue;
 		if (fz.sent[j].status != 200 && fz.sent[j].status != 207)
 			return -1;
-		json_t *a = answer_json(j);
+		json_t *a = fz_answer_json(j);
 		int r = bulk_shows(a, sku, q);
 		json_decref(a);
 		return r;
@@ -319,12 +275,12 @@ check_confirmed(const struct corr *k)
 		int64_t q;
 		if (is_get(i) && names_sku(i, sku, NULL) && (fz.sent[i].status == 200 ||
 		    fz.sent[i].status == 207)) {
-			json_t *a = answer_json(i);
+			json_t *a = fz_answer_json(i);
 			ok = bulk_shows(a, sku, &q) == 1 && q == k->to;
 			json_decref(a);
 		} else if (k->status == CS_APPLIED && is_write(i) && names_sku(i, sku, &q) && q == k->to &&
 		    !fz.sent[i].ambiguous && (fz.sent[i].status == 200 || fz.sent[i].status == 207)) {
-			json_t *a = answer_json(i), *rs = json_object_get(a, "responses"), *hit = NULL;
+			json_t *a = fz_answer_json(i), *rs = json_object_get(a, "responses"), *hit = NULL;
 			for (size_t j = 0; j < json_array_size(rs) && !hit; j++) {
 				const char *s = json_string_value(json_object_get(json_array_get(rs, j), "sku"));
 				if (s && !strcmp(s, sku))
