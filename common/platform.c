@@ -213,6 +213,34 @@ delta_settle(struct corr *k, int64_t pre, int64_t change)
 	return -1;
 }
 
+void
+delta_settle_lost(struct chan *c, struct dwrite **w, size_t n,
+    int (*reread)(struct chan *, struct corr **, size_t, int, struct buf *))
+{
+	struct corr **unk = xcalloc(n ? n : 1, sizeof *unk);
+	struct buf e = BUF_INIT;
+	size_t nunk = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (w[i]->state == DW_UNKNOWN)
+			unk[nunk++] = w[i]->k;
+	int failed = nunk && reread(c, unk, nunk, 0, &e);
+	for (size_t i = 0; i < n && nunk; i++) {
+		if (w[i]->state != DW_UNKNOWN)
+			continue;
+		if (failed) {
+			w[i]->state = DW_DONE;
+			corr_fail(w[i]->k, CS_FAILED, "unknown outcome: the answer was lost, and the "
+			    "re-read failed: %.*s", utf8_prefix(e.s, 150), e.s);
+		} else {
+			w[i]->state = delta_settle(w[i]->k, w[i]->pre, w[i]->change) == 0 ?
+			    DW_RETRY : DW_DONE;
+		}
+	}
+	buf_release(&e);
+	free(unk);
+}
+
 int
 utf8_prefix(const char *s, size_t max)
 {

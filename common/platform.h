@@ -175,6 +175,23 @@ void corr_fail_pending(struct corr **v, size_t n, int rc, const struct buf *err)
  */
 int delta_settle(struct corr *k, int64_t pre, int64_t change);
 
+/* A relative write (a change by delta, no idempotency key) and its outcome. */
+enum { DW_SENT, DW_RETRY, DW_UNKNOWN, DW_DONE };
+struct dwrite {
+	struct corr *k;
+	int64_t pre, change;	/* quantity read before, and the change sent */
+	int state;		/* DW_*: sent, to go again, answer lost, decided */
+};
+
+/*
+ * The writes of w[0..n) whose answer was lost (DW_UNKNOWN) decided by one
+ * re-read of their corrections, reread(c, v, n, 0, err) (the driver's read,
+ * not lenient): by delta_settle, DW_RETRY when not applied, else DW_DONE.
+ * A re-read that fails fails them all as unknown outcomes.
+ */
+void delta_settle_lost(struct chan *c, struct dwrite **w, size_t n,
+    int (*reread)(struct chan *, struct corr **, size_t, int, struct buf *));
+
 /* Helpers the drivers share. */
 /* The length of the longest prefix of the string s, at most max bytes,
  * that ends on a UTF-8 character boundary (for "%.*s"). */

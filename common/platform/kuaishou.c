@@ -626,14 +626,11 @@ ks_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
 
 /* ---- push ---- */
 
-enum { W_SENT, W_RETRY, W_UNKNOWN, W_DONE };
 
 struct wr {
 	struct chan *c;
-	struct corr *k;
 	struct http_req r;
-	int64_t pre, change;	/* quantity read before, and the change sent */
-	int state;
+	struct dwrite d;	/* the correction, its change and what became of it */
 	int auth_failed;
 	double wait;		/* Retry-After after a 429/503, -1 none */
 	char msg[400];
@@ -643,12 +640,12 @@ static void
 wr_done(struct http_req *r, void *arg)
 {
 	struct wr *w = arg;
-	struct corr *k = w->k;
+	struct corr *k = w->d.k;
 	struct buf m = BUF_INIT, em = BUF_INIT;
 
 	w->wait = -1;
 	if (r->ambiguous) {
-		w->state = W_UNKNOWN;
+		w->d.state = DW_UNKNOWN;
 		return;
 	}
 	json_t *j = r->status == 200 ? json_loadb(r->resp.s ? r->resp.s : "", r->resp.len, 0, NULL) :
@@ -658,18 +655,18 @@ wr_done(struct http_req *r, void *arg)
 	if (r->status == 0 || r->status == 429 || r->status == 503) {
 		/* not processed: again, after a re-read */
 		w->wait = http_retry_after(r);
-		w->state = W_RETRY;
+		w->d.state = DW_RETRY;
 		snprintf(k->error, sizeof k->error, "%.*s", utf8_prefix(m.s, 250), m.s);
 	} else if (r->status == 200 && res == 1) {
-		w->state = W_DONE;
+		w->d.state = DW_DONE;
 		k->status = CS_APPLIED;
 		k->error[0] = '\0';
 	} else if (r->status == 200 && (!j || res < 0)) {
-		w->state = W_UNKNOWN;	/* answered, not in a shape we know: may have been applied */
+		w->d.state = DW_UNKNOWN;	/* answered, not in a shape we know: may have been applied */
 	} else {
 		w->auth_failed = auth_refused(r, res);
 		snprintf(w->msg, sizeof w->msg, "%.*s", utf8_prefix(m.s, sizeof w->msg - 1), m.s);
-		w->state = W_DONE;
+		w->d.state = DW_DONE;
 		corr_fail(k, CS_FAILED, "not written: %.*s", utf8_prefix(m.s, 230), m.s);
 	}
 	json_decref(j);
@@ -682,12 +679,12 @@ wr_submit(struct chan *c, struct wr *w)
 {
 	char pid[ID_MAX], sid[ID_MAX];
 	int64_t p = 0, s = 0;
-	parse_item(w->k->item, pid, sid);
+	parse_item(w->d.k->item, pid, sid);
 	parse_i64(pid, strlen(pid), &p);
 	parse_i64(sid, strlen(sid), &s);
 	json_t *param = json_pack("{s:I, s:I, s:I, s:i}", "kwaiItemId", (json_int_t)p, "skuId",
-	    (json_int_t)s, "skuChangeStock", (json_int_t)(w->change < 0 ? -w->change : w->change),
-	    "changeType", w->change > 0 ? 1 : 2);
+	    (json_int_t)s, "skuChangeStock", (json_int_t)(w->d.change < 0 ? -w->d.change : w->d.change),
+	    "changeType", w->d.change > 0 ? 1 : 2);
 	w->c = c;
 	req_prepare(c, &w->r, M_UPDATE, param);
 	json_decref(param);
@@ -713,9 +710,8 @@ slow_down(struct chan *c)
 static int
 push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, struct buf *err)
 {
-	size_t n = *npend, nw = 0, nret = 0, nunk = 0;
+	size_t n = *npend, nw = 0, nret = 0;
 	struct wr *ws = xcalloc(n ? n : 1, sizeof *ws);
-	struct corr **unk = xcalloc(n ? n : 1, sizeof *unk);
 	int rc;
 
 	*wait = -1;
@@ -747,40 +743,22 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 			    "take it below zero (not written)", (long long)k->current, (long long)change);
 		} else {
 			struct wr *w = &ws[nw++];
-			w->k = k;
-			w->pre = k->current;
-			w->change = change;
-			w->state = W_SENT;
+			w->d.k = k;
+			w->d.pre = k->current;
+			w->d.change = change;
+			w->d.state = DW_SENT;
 		}
 	}
 	for (size_t i = 0; i < nw; i++)
 		wr_submit(c, &ws[i]);
 	if (nw)
 		http_run(c->http);
+	/* answers lost: what does Kuaishou show now? */
+	struct dwrite **d = xcalloc(nw ? nw : 1, sizeof *d);
 	for (size_t i = 0; i < nw; i++)
-		if (ws[i].state == W_UNKNOWN)
-			unk[nunk++] = ws[i].k;
-	if (nunk) {
-		struct buf e = BUF_INIT;
-		if (read_items(c, unk, nunk, 0, &e)) {
-			for (size_t i = 0; i < nw; i++)
-				if (ws[i].state == W_UNKNOWN) {
-					ws[i].state = W_DONE;
-					corr_fail(ws[i].k, CS_FAILED, "unknown outcome: the answer was lost, "
-					    "and the re-read failed: %.*s", utf8_prefix(e.s, 150), e.s);
-				}
-		} else {
-			for (size_t i = 0; i < nw; i++) {
-				struct wr *w = &ws[i];
-				struct corr *k = w->k;
-				if (w->state != W_UNKNOWN)
-					continue;
-				int d = delta_settle(k, w->pre, w->change);
-				w->state = d == 0 ? W_RETRY : W_DONE;
-			}
-		}
-		buf_release(&e);
-	}
+		d[i] = &ws[i].d;
+	delta_settle_lost(c, d, nw, read_items);
+	free(d);
 	for (size_t i = 0; i < nw; i++)
 		if (ws[i].r.status == 429) {
 			slow_down(c);
@@ -794,13 +772,12 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 		}
 		if (ws[i].wait > *wait)
 			*wait = ws[i].wait;
-		if (ws[i].state == W_RETRY)
-			pend[nret++] = ws[i].k;
+		if (ws[i].d.state == DW_RETRY)
+			pend[nret++] = ws[i].d.k;
 		http_req_release(&ws[i].r);
 	}
 	*npend = nret;
 out:
-	free(unk);
 	free(ws);
 	return rc;
 }

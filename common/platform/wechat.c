@@ -681,14 +681,11 @@ wx_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
 
 /* ---- push ---- */
 
-enum { W_SENT, W_RETRY, W_UNKNOWN, W_DONE };
 
 struct wr {
 	struct chan *c;
-	struct corr *k;
 	struct http_req r;
-	int64_t pre, change;	/* quantity read before, and the change sent */
-	int state;
+	struct dwrite d;	/* the correction, its change and what became of it */
 	int auth_failed, rated;
 	char msg[400];
 };
@@ -697,11 +694,11 @@ static void
 wr_done(struct http_req *r, void *arg)
 {
 	struct wr *w = arg;
-	struct corr *k = w->k;
+	struct corr *k = w->d.k;
 	struct buf m = BUF_INIT;
 
 	if (r->ambiguous) {
-		w->state = W_UNKNOWN;
+		w->d.state = DW_UNKNOWN;
 		return;
 	}
 	json_t *j = r->status == 200 ? json_loadb(r->resp.s ? r->resp.s : "", r->resp.len, 0, NULL) :
@@ -710,20 +707,20 @@ wr_done(struct http_req *r, void *arg)
 	int cls = ans_class(r, code);
 	describe(w->c, &m, r, P_UPDATE);
 	if (r->status == 200 && code == 0) {
-		w->state = W_DONE;
+		w->d.state = DW_DONE;
 		k->status = CS_APPLIED;
 		k->error[0] = '\0';
 	} else if (r->status == 0 || cls == WX_RATE) {
 		/* not processed: again, after a re-read */
 		w->rated = cls == WX_RATE;
-		w->state = W_RETRY;
+		w->d.state = DW_RETRY;
 		snprintf(k->error, sizeof k->error, "%.*s", utf8_prefix(m.s, 250), m.s);
 	} else if (cls == WX_BUSY || (r->status == 200 && !j)) {
-		w->state = W_UNKNOWN;	/* may have been applied: read again to learn it */
+		w->d.state = DW_UNKNOWN;	/* may have been applied: read again to learn it */
 	} else {
 		w->auth_failed = cls == WX_AUTH;
 		snprintf(w->msg, sizeof w->msg, "%.*s", utf8_prefix(m.s, sizeof w->msg - 1), m.s);
-		w->state = W_DONE;
+		w->d.state = DW_DONE;
 		corr_fail(k, CS_FAILED, "not written: %.*s", utf8_prefix(m.s, 230), m.s);
 	}
 	json_decref(j);
@@ -734,9 +731,9 @@ static void
 wr_submit(struct chan *c, struct wr *w)
 {
 	char pid[ID_MAX], sid[ID_MAX];
-	parse_item(w->k->item, pid, sid);
+	parse_item(w->d.k->item, pid, sid);
 	json_t *b = json_pack("{s:s, s:s, s:i, s:I}", "product_id", pid, "sku_id", sid, "diff_type",
-	    w->change > 0 ? 1 : 2, "num", (json_int_t)(w->change < 0 ? -w->change : w->change));
+	    w->d.change > 0 ? 1 : 2, "num", (json_int_t)(w->d.change < 0 ? -w->d.change : w->d.change));
 	w->c = c;
 	req_prepare(c, &w->r, P_UPDATE, b);
 	json_decref(b);
@@ -747,36 +744,15 @@ wr_submit(struct chan *c, struct wr *w)
 	http_submit(c->http, &w->r);
 }
 
-/* Settle the writes of ws whose outcome is unknown by reading their SKUs again. */
+/* Settle the writes of ws whose answer was lost by reading again. */
 static void
 settle(struct chan *c, struct wr *ws, size_t nw)
 {
-	struct corr **unk = xcalloc(nw ? nw : 1, sizeof *unk);
-	struct buf e = BUF_INIT;
-	size_t nunk = 0;
-
+	struct dwrite **d = xcalloc(nw ? nw : 1, sizeof *d);
 	for (size_t i = 0; i < nw; i++)
-		if (ws[i].state == W_UNKNOWN)
-			unk[nunk++] = ws[i].k;
-	if (nunk && read_skus(c, unk, nunk, 0, &e)) {
-		for (size_t i = 0; i < nw; i++)
-			if (ws[i].state == W_UNKNOWN) {
-				ws[i].state = W_DONE;
-				corr_fail(ws[i].k, CS_FAILED, "unknown outcome: the answer was lost, and the "
-				    "re-read failed: %.*s", utf8_prefix(e.s, 150), e.s);
-			}
-	} else {
-		for (size_t i = 0; i < nw && nunk; i++) {
-			struct wr *w = &ws[i];
-			struct corr *k = w->k;
-			if (w->state != W_UNKNOWN)
-				continue;
-			int d = delta_settle(k, w->pre, w->change);
-			w->state = d == 0 ? W_RETRY : W_DONE;
-		}
-	}
-	buf_release(&e);
-	free(unk);
+		d[i] = &ws[i].d;
+	delta_settle_lost(c, d, nw, read_skus);
+	free(d);
 }
 
 /*
@@ -818,10 +794,10 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 			    "take it below zero (not written)", (long long)k->current, (long long)change);
 		} else {
 			struct wr *w = &ws[nw++];
-			w->k = k;
-			w->pre = k->current;
-			w->change = change;
-			w->state = W_SENT;
+			w->d.k = k;
+			w->d.pre = k->current;
+			w->d.change = change;
+			w->d.state = DW_SENT;
 		}
 	}
 	for (size_t i = 0; i < nw; i++)
@@ -840,8 +816,8 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 			buf_reset(err);
 			buf_adds(err, ws[i].msg);
 		}
-		if (ws[i].state == W_RETRY)
-			pend[nret++] = ws[i].k;
+		if (ws[i].d.state == DW_RETRY)
+			pend[nret++] = ws[i].d.k;
 		http_req_release(&ws[i].r);
 	}
 	*npend = nret;

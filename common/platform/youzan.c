@@ -888,14 +888,11 @@ yz_read(struct chan *c, struct corr **v, size_t n, struct buf *err)
 
 /* ---- push ---- */
 
-enum { W_SENT, W_RETRY, W_UNKNOWN, W_DONE };
 
 struct wr {
 	struct chan *c;
-	struct corr *k;
 	struct http_req r;
-	int64_t pre, change;
-	int state;
+	struct dwrite d;	/* the correction, its change and what became of it */
 	int auth_failed, rated;
 	char msg[400];
 };
@@ -904,12 +901,12 @@ static void
 wr_done(struct http_req *r, void *arg)
 {
 	struct wr *w = arg;
-	struct corr *k = w->k;
+	struct corr *k = w->d.k;
 	struct buf m = BUF_INIT;
 	struct env e;
 
 	if (r->ambiguous) {
-		w->state = W_UNKNOWN;
+		w->d.state = DW_UNKNOWN;
 		return;
 	}
 	env_parse(r, &e, NULL);
@@ -917,21 +914,21 @@ wr_done(struct http_req *r, void *arg)
 	json_t *ok = json_object_get(e.data, "is_success");
 	describe(w->c, &m, r, A_UPDATE);
 	if (cls == YZ_OK && (!ok || json_is_true(ok))) {
-		w->state = W_DONE;
+		w->d.state = DW_DONE;
 		k->status = CS_APPLIED;
 		k->error[0] = '\0';
 	} else if (cls == YZ_OK) {
-		w->state = W_UNKNOWN;	/* is_success false: read again to learn */
+		w->d.state = DW_UNKNOWN;	/* is_success false: read again to learn */
 	} else if (r->status == 0 || cls == YZ_RATE) {
 		w->rated = cls == YZ_RATE;
-		w->state = W_RETRY;	/* not processed: again, after a re-read */
+		w->d.state = DW_RETRY;	/* not processed: again, after a re-read */
 		snprintf(k->error, sizeof k->error, "%.*s", utf8_prefix(m.s, 250), m.s);
 	} else if (cls == YZ_BUSY || (r->status == 200 && e.kind < 0)) {
-		w->state = W_UNKNOWN;	/* may have been applied */
+		w->d.state = DW_UNKNOWN;	/* may have been applied */
 	} else {
 		w->auth_failed = cls == YZ_AUTH;
 		snprintf(w->msg, sizeof w->msg, "%.*s", utf8_prefix(m.s, sizeof w->msg - 1), m.s);
-		w->state = W_DONE;
+		w->d.state = DW_DONE;
 		corr_fail(k, CS_FAILED, "not written: %.*s", utf8_prefix(m.s, 230), m.s);
 	}
 	json_decref(e.root);
@@ -942,11 +939,11 @@ static void
 wr_submit(struct chan *c, struct wr *w)
 {
 	char iid[ID_MAX], sid[ID_MAX];
-	parse_item(w->k->item, iid, sid);
+	parse_item(w->d.k->item, iid, sid);
 	json_t *b = json_pack("{s:I}", "item_id", (json_int_t)strtoll(iid, NULL, 10));
 	if (*sid)
 		json_object_set_new(b, "sku_id", json_integer(strtoll(sid, NULL, 10)));
-	json_object_set_new(b, "quantity", json_integer(w->change));
+	json_object_set_new(b, "quantity", json_integer(w->d.change));
 	json_object_set_new(b, "type", json_integer(1));	/* 增量更新 */
 	w->c = c;
 	req_prepare(c, &w->r, A_UPDATE, b);
@@ -958,36 +955,15 @@ wr_submit(struct chan *c, struct wr *w)
 	http_submit(c->http, &w->r);
 }
 
-/* Settle the writes whose outcome is unknown by reading their items again. */
+/* Settle the writes of ws whose answer was lost by reading again. */
 static void
 settle(struct chan *c, struct wr *ws, size_t nw)
 {
-	struct corr **unk = xcalloc(nw ? nw : 1, sizeof *unk);
-	struct buf e = BUF_INIT;
-	size_t nunk = 0;
-
+	struct dwrite **d = xcalloc(nw ? nw : 1, sizeof *d);
 	for (size_t i = 0; i < nw; i++)
-		if (ws[i].state == W_UNKNOWN)
-			unk[nunk++] = ws[i].k;
-	if (nunk && read_corrs(c, unk, nunk, 0, &e)) {
-		for (size_t i = 0; i < nw; i++)
-			if (ws[i].state == W_UNKNOWN) {
-				ws[i].state = W_DONE;
-				corr_fail(ws[i].k, CS_FAILED, "unknown outcome: the answer was lost, and the "
-				    "re-read failed: %.*s", utf8_prefix(e.s, 150), e.s);
-			}
-	} else {
-		for (size_t i = 0; i < nw && nunk; i++) {
-			struct wr *w = &ws[i];
-			struct corr *k = w->k;
-			if (w->state != W_UNKNOWN)
-				continue;
-			int d = delta_settle(k, w->pre, w->change);
-			w->state = d == 0 ? W_RETRY : W_DONE;
-		}
-	}
-	buf_release(&e);
-	free(unk);
+		d[i] = &ws[i].d;
+	delta_settle_lost(c, d, nw, read_corrs);
+	free(d);
 }
 
 /* One round: read, plan, write, settle; what goes again is left in pend. */
@@ -1023,10 +999,10 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 			    "take it below zero (not written)", (long long)k->current, (long long)change);
 		} else {
 			struct wr *w = &ws[nw++];
-			w->k = k;
-			w->pre = k->current;
-			w->change = change;
-			w->state = W_SENT;
+			w->d.k = k;
+			w->d.pre = k->current;
+			w->d.change = change;
+			w->d.state = DW_SENT;
 		}
 	}
 	for (size_t i = 0; i < nw; i++)
@@ -1045,8 +1021,8 @@ push_round(struct chan *c, struct corr **pend, size_t *npend, double *wait, stru
 			buf_reset(err);
 			buf_adds(err, ws[i].msg);
 		}
-		if (ws[i].state == W_RETRY)
-			pend[nret++] = ws[i].k;
+		if (ws[i].d.state == DW_RETRY)
+			pend[nret++] = ws[i].d.k;
 		http_req_release(&ws[i].r);
 	}
 	*npend = nret;
