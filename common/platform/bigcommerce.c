@@ -172,7 +172,7 @@ rate_seen(struct chan *c, const struct http_req *r)
 	if (http_header(r, "X-Rate-Limit-Time-Reset-Ms", &v))
 		reset = strtod(v.s, NULL);
 	buf_release(&v);
-	if (!(q > 0 && left >= 0 && win > 0 && q < 1e9 && win < 1e9))
+	if (!(q >= 1 && left >= 0 && win > 0 && q < 1e9 && win < 1e9))
 		return;
 	if (!(reset >= 0 && reset <= win))
 		reset = win;
