@@ -453,7 +453,8 @@ lists_read(struct chan *c, char **filters, size_t nf, struct row **out, size_t *
 				cap = (nall + ls[i].nrows) * 2;
 				all = xrealloc(all, cap * sizeof *all);
 			}
-			memcpy(all + nall, ls[i].rows, ls[i].nrows * sizeof *all);
+			if (ls[i].nrows)	/* (all is still NULL while nothing came) */
+				memcpy(all + nall, ls[i].rows, ls[i].nrows * sizeof *all);
 			nall += ls[i].nrows;
 			free(ls[i].rows);
 		} else {
